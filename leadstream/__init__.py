@@ -1,0 +1,3 @@
+"""leadstream: tracking edge -> Kafka -> Faust agents -> ClickHouse."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from leadstream.cli import main
+
+main()

@@ -1,0 +1,205 @@
+"""leadstream: run the edge and the worker, manage sites, query the warehouse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import subprocess
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from leadstream.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__)
+sites_app = typer.Typer(no_args_is_help=True, help="Manage tracked sites (the registry topic).")
+app.add_typer(sites_app, name="sites")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+@app.command()
+def edge(
+    host: Annotated[str | None, typer.Option(help="bind address (default LEADSTREAM_EDGE_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default LEADSTREAM_EDGE_PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(help="uvicorn worker processes")] = None,
+) -> None:
+    """Run the HTTP edge (tracking and OS endpoints)."""
+    import uvicorn
+
+    s = get_settings()
+    uvicorn.run(
+        "leadstream.edge:create_app", factory=True, host=host or s.edge_host, port=port or s.edge_port,
+        workers=workers or s.edge_workers, log_level="info", access_log=False, timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") -> None:
+    """Run the stream worker (Faust agents, warehouse sink, query endpoint)."""
+    from leadstream.storage.warehouse import WarehouseLocked
+    from leadstream.streams.app import run_worker
+
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run_worker(get_settings(), loglevel=loglevel)
+    except WarehouseLocked as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def run() -> None:
+    """Run the edge and the worker together in the foreground; Ctrl-C stops both."""
+    procs = [subprocess.Popen([sys.executable, "-m", "leadstream", name]) for name in ("worker", "edge")]
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            try:
+                procs[0].wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+    finally:
+        stop()
+        codes = [p.wait() for p in procs]
+    raise typer.Exit(max(abs(c) for c in codes) if any(codes) else 0)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending warehouse migrations (idempotent)."""
+    import httpx
+
+    from leadstream.storage.migrations import migrate as apply
+    from leadstream.storage.warehouse import Warehouse, WarehouseLocked
+
+    s = get_settings()
+    if s.embedded_warehouse:
+        try:  # the running worker owns the embedded warehouse
+            r = httpx.post(f"{s.worker_url}/leadstream/migrate", timeout=60)
+            applied = r.json()["applied"]
+            console.print(f"applied through the worker: {', '.join(applied) or 'nothing (up to date)'}")
+            return
+        except httpx.ConnectError:
+            pass
+    w = Warehouse(s.clickhouse_dsn, s.clickhouse_database)
+    try:
+        w.open()
+    except WarehouseLocked as exc:
+        raise _fail(str(exc)) from None
+    try:
+        done = w.sync(apply)
+    finally:
+        w.close()
+    console.print(f"applied: {', '.join(f'{m.version:04d}_{m.name}' for m in done) or 'nothing (up to date)'}")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="a read-only SQL statement")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | tsv")] = "table",
+) -> None:
+    """Run a read-only query against the warehouse (through the worker in embedded mode)."""
+    from leadstream.storage.analyst import QueryError, analyst_query
+    from leadstream.storage.warehouse import WarehouseLocked
+
+    try:
+        result = analyst_query(get_settings(), sql)
+    except (QueryError, WarehouseLocked) as exc:
+        raise _fail(str(exc)) from None
+    if fmt == "json":
+        rows = [dict(zip(result.columns, r, strict=True)) for r in result.rows]
+        sys.stdout.write(orjson.dumps(rows, default=str).decode() + "\n")
+    elif fmt == "tsv":
+        sys.stdout.write("\t".join(result.columns) + "\n")
+        for r in result.rows:
+            sys.stdout.write("\t".join("" if v is None else str(v) for v in r) + "\n")
+    else:
+        table = Table(*result.columns)
+        for r in result.rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in r))
+        console.print(table)
+
+
+def _site_command(public_id: str, update: dict[str, object], must_exist: bool) -> None:
+    from leadstream.schemas.sites import SiteRecord
+    from leadstream.site_registry import publish_site, read_sites
+
+    s = get_settings()
+
+    async def go() -> SiteRecord:
+        current = {site.public_id: site for site in await read_sites(s)}.get(public_id)
+        if must_exist and current is None:
+            raise _fail(f"no site {public_id!r}; add it with `leadstream sites add {public_id}`")
+        base = current.model_dump(exclude={"updated_at"}) if current else {"public_id": public_id}
+        site = SiteRecord.model_validate({**base, **{k: v for k, v in update.items() if v is not None}})
+        await publish_site(s, site)
+        return site
+
+    try:
+        site = asyncio.run(go())
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"site {site.public_id}: active={site.active} origins={', '.join(site.origins) or '-'}")
+
+
+@sites_app.command("add")
+def sites_add(
+    public_id: Annotated[str, typer.Argument(help="the id trackers send as `s`")],
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    origin: Annotated[list[str] | None, typer.Option(help="allowed origin, repeatable")] = None,
+    secret: Annotated[str | None, typer.Option(help="signing secret for /api/call-event")] = None,
+) -> None:
+    """Register a site (or replace its settings)."""
+    _site_command(public_id, {"name": name, "origins": origin or [], "signing_secret": secret, "active": True}, False)
+
+
+@sites_app.command("update")
+def sites_update(
+    public_id: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    origin: Annotated[list[str] | None, typer.Option(help="replaces the origin list, repeatable")] = None,
+    secret: Annotated[str | None, typer.Option()] = None,
+    active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+) -> None:
+    """Change a registered site."""
+    _site_command(public_id, {"name": name, "origins": origin, "signing_secret": secret, "active": active}, True)
+
+
+@sites_app.command("disable")
+def sites_disable(public_id: str) -> None:
+    """Stop accepting events for a site (answers 404)."""
+    _site_command(public_id, {"active": False}, True)
+
+
+@sites_app.command("list")
+def sites_list() -> None:
+    """List registered sites."""
+    from leadstream.site_registry import read_sites
+
+    sites = asyncio.run(read_sites(get_settings()))
+    table = Table("public_id", "name", "active", "origins", "signed", "updated_at")
+    for site in sites:
+        table.add_row(site.public_id, site.name, str(site.active), ", ".join(site.origins),
+                      "yes" if site.signing_secret else "no", site.updated_at.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+def main() -> None:
+    app()

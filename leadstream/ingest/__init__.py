@@ -1,0 +1,1 @@
+"""The tracking edge: ``/api/sync`` and ``/api/call-event``. Validates and publishes; no warehouse."""

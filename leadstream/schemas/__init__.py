@@ -1,0 +1,1 @@
+"""Wire payloads, Kafka records and shared types. Pure: no I/O."""

@@ -1,0 +1,32 @@
+"""A tracked website: the record kept (keyed by ``public_id``) in the compacted sites topic."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PublicId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
+class SiteRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    public_id: PublicId
+    name: str = ""
+    origins: list[str] = Field(default_factory=list, description="exact origins, e.g. https://shop.example")
+    signing_secret: str | None = None
+    active: bool = True
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @field_validator("origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        cleaned = []
+        for origin in origins:
+            origin = origin.strip().rstrip("/")
+            if origin == "*" or "://" not in origin:
+                raise ValueError(f"origin {origin!r} must be exact, like https://shop.example (no wildcards)")
+            cleaned.append(origin)
+        return cleaned

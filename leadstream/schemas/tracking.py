@@ -1,0 +1,214 @@
+"""Tracking payloads: what browsers send to ``/api/sync`` (short keys) and the Kafka record.
+
+Validation rules are SPEC §2.1. Unknown top-level keys are ignored; every string is bounded
+so no payload can grow a record without limit.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from leadstream.schemas.errors import PayloadError
+
+MAX_BATCH = 100
+MAX_META_KEYS = 32
+MAX_META_KEY_LEN = 64
+MAX_META_VALUE_LEN = 512
+
+Category = Literal["interaction", "conversion", "acquisition", "system"]
+Number = Annotated[float, Strict()]
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-01$")
+CLICK_ID_KEYS = ("gclid", "wbraid", "gbraid")
+
+
+def current_month() -> date:
+    now = datetime.now(UTC)
+    return date(now.year, now.month, 1)
+
+
+class EventMeta(BaseModel):
+    """Known meta keys are typed; other keys are kept as bounded strings in ``extra``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    fp: Annotated[StrictStr, Field(max_length=128)] | None = None
+    gclid: Annotated[StrictStr, Field(max_length=256)] | None = None
+    wbraid: Annotated[StrictStr, Field(max_length=256)] | None = None
+    gbraid: Annotated[StrictStr, Field(max_length=256)] | None = None
+    duration_sec: Annotated[Number, Field(ge=0)] | None = None
+    extra: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_extra(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("must be an object")
+        known = {k: v for k, v in data.items() if k in _META_KNOWN}
+        rest = {k: v for k, v in data.items() if k not in _META_KNOWN}
+        if len(rest) > MAX_META_KEYS:
+            raise ValueError(f"at most {MAX_META_KEYS} extra keys")
+        extra: dict[str, str] = {}
+        for key, value in rest.items():
+            if len(key) > MAX_META_KEY_LEN:
+                raise ValueError(f"key longer than {MAX_META_KEY_LEN} chars")
+            if value is None:
+                continue
+            if isinstance(value, (dict, list)):
+                raise ValueError(f"{key} must be a string, number or boolean")
+            text = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+            if len(text) > MAX_META_VALUE_LEN:
+                raise ValueError(f"{key} longer than {MAX_META_VALUE_LEN} chars")
+            extra[key] = text
+        known["extra"] = extra
+        return known
+
+    def click_ids(self) -> dict[str, str]:
+        return {k: v for k in CLICK_ID_KEYS if (v := getattr(self, k))}
+
+
+_META_KNOWN = frozenset({"fp", "gclid", "wbraid", "gbraid", "duration_sec"})
+
+
+class SyncEvent(BaseModel):
+    """One tracker event, in the tracker's short keys."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    s: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    u: Annotated[StrictStr, Field(min_length=1, max_length=4096)]
+    sid: UUID
+    sm: date | None = None
+    ec: Category = "interaction"
+    ea: Annotated[StrictStr, Field(min_length=1, max_length=64)] = "view"
+    el: Annotated[StrictStr, Field(max_length=512)] | None = None
+    ev: Number | None = None
+    meta: EventMeta = Field(default_factory=EventMeta)
+    r: Annotated[StrictStr, Field(max_length=2048)] | None = None
+
+    @field_validator("u")
+    @classmethod
+    def _absolute_http_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            raise ValueError("must be an absolute http(s) URL") from None
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL")
+        return value
+
+    @field_validator("sid", mode="before")
+    @classmethod
+    def _sid_is_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError("must be a UUID string")
+        return value
+
+    @field_validator("sm", mode="before")
+    @classmethod
+    def _month(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _MONTH.match(value):
+            raise ValueError("must be YYYY-MM-01")
+        return value
+
+    @property
+    def month(self) -> date:
+        return self.sm or current_month()
+
+
+def parse_sync_payload(body: Any) -> tuple[list[SyncEvent], bool]:
+    """Validate a decoded ``/api/sync`` body: one event or ``{"events": [...]}``.
+
+    Returns the events and whether the body was a batch; raises PayloadError naming the
+    first offending field.
+    """
+    if not isinstance(body, dict):
+        raise PayloadError("body", "must be a JSON object")
+    if "events" not in body:
+        try:
+            return [SyncEvent.model_validate(body)], False
+        except ValidationError as exc:
+            raise PayloadError.from_validation(exc) from None
+    items = body["events"]
+    if not isinstance(items, list):
+        raise PayloadError("events", "must be an array")
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise PayloadError("events", f"must hold 1..{MAX_BATCH} events, got {len(items)}")
+    events: list[SyncEvent] = []
+    for i, item in enumerate(items):
+        try:
+            event = SyncEvent.model_validate(item)
+        except ValidationError as exc:
+            raise PayloadError.from_validation(exc, prefix=("events", i)) from None
+        if events and event.s != events[0].s:
+            raise PayloadError(f"events[{i}].s", "must name the same site as events[0] (one site per batch)")
+        events.append(event)
+    return events, True
+
+
+class EventRecord(BaseModel):
+    """The record published to the events topic (key: session id). Full names; server-stamped."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: UUID
+    received_at: datetime
+    site_id: str
+    session_id: UUID
+    session_month: date
+    url: str
+    category: Category
+    action: str
+    label: str | None = None
+    value: float | None = None
+    referrer: str | None = None
+    fingerprint: str | None = None
+    click_ids: dict[str, str] = Field(default_factory=dict)
+    duration_sec: float | None = None
+    meta: dict[str, str] = Field(default_factory=dict)
+    score: int
+    ip: str | None = None
+    user_agent: str | None = None
+
+    @classmethod
+    def from_sync(
+        cls, event: SyncEvent, *, event_id: UUID, received_at: datetime, score: int,
+        ip: str | None, user_agent: str | None,
+    ) -> EventRecord:
+        return cls(
+            event_id=event_id,
+            received_at=received_at,
+            site_id=event.s,
+            session_id=event.sid,
+            session_month=event.month,
+            url=event.u,
+            category=event.ec,
+            action=event.ea,
+            label=event.el,
+            value=event.ev,
+            referrer=event.r,
+            fingerprint=event.meta.fp,
+            click_ids=event.meta.click_ids(),
+            duration_sec=event.meta.duration_sec,
+            meta=event.meta.extra,
+            score=score,
+            ip=ip,
+            user_agent=user_agent[:512] if user_agent else None,
+        )

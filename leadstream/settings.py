@@ -1,0 +1,82 @@
+"""One settings object for every process (edge, worker, CLI).
+
+Read from the environment with the prefix ``LEADSTREAM_`` (and an optional ``.env``);
+the defaults run the whole product on one machine with nothing configured.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Topics:
+    """Kafka topic names, all under one configurable prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.events = f"{prefix}events"
+        self.sites = f"{prefix}sites"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", env_file=".env", extra="ignore")
+
+    # --- components -------------------------------------------------------------------------
+    var_dir: Path = Field(default=REPO_ROOT / "var", description="local state: chDB data, worker tables")
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    clickhouse_dsn: str = Field(
+        default="",
+        description="chdb://PATH (embedded, opened by the worker only) or http(s)://user:pass@host:port; "
+        "default chdb://<var_dir>/clickhouse",
+    )
+    clickhouse_database: str = "leadstream"
+
+    # --- topics -----------------------------------------------------------------------------
+    topic_prefix: str = "leadstream."
+    topic_partitions: int = Field(default=4, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+
+    # --- edge -------------------------------------------------------------------------------
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 8000
+    edge_workers: int = Field(default=1, ge=1)
+    produce_timeout_s: float = Field(default=5.0, gt=0, description="max wait for Kafka's ack before 503")
+    max_inflight_sends: int = Field(default=2000, ge=1, description="bounded in-flight produce requests")
+    max_body_bytes: int = 256 * 1024
+
+    # --- worker -----------------------------------------------------------------------------
+    worker_group: str = "leadstream-worker"
+    worker_host: str = "127.0.0.1"
+    worker_port: int = Field(default=6066, description="worker's web port: health and the query endpoint")
+    worker_store: str = Field(default="memory://", description="Faust table store: memory:// or rocksdb://")
+    sink_batch_rows: int = Field(default=5000, ge=1)
+    sink_flush_s: float = Field(default=1.0, gt=0)
+
+    @model_validator(mode="after")
+    def _default_dsn(self) -> Settings:
+        if not self.clickhouse_dsn:
+            self.clickhouse_dsn = f"chdb://{self.var_dir / 'clickhouse'}"
+        return self
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+    @property
+    def embedded_warehouse(self) -> bool:
+        return self.clickhouse_dsn.startswith("chdb://")
+
+    @property
+    def worker_url(self) -> str:
+        return f"http://{self.worker_host}:{self.worker_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,96 @@
+"""ClickHouse through clickhouse-connect, embedded (``chdb://PATH``) or a server (``http(s)://``).
+
+Every call runs on one dedicated thread: chDB is one engine per process, and a single
+thread keeps the blocking client off the event loop without needing it to be thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+T = TypeVar("T")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class WarehouseLocked(RuntimeError):
+    """The embedded warehouse directory is open in another process."""
+
+
+class QueryResult:
+    def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.columns = list(columns)
+        self.rows = [list(r) for r in rows]
+
+
+class Warehouse:
+    def __init__(self, dsn: str, database: str) -> None:
+        if not _IDENT.match(database):
+            raise ValueError(f"database name {database!r} must be a plain identifier")
+        self.dsn = dsn
+        self.database = database
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse")
+        self._client: Client | None = None
+
+    # --- lifecycle (blocking; call from start-up code or through ``call``) ------------------
+    def open(self) -> None:
+        self._executor.submit(self._open).result()
+
+    def _open(self) -> None:
+        try:
+            client = clickhouse_connect.get_client(dsn=self.dsn)
+        except Exception as exc:
+            if "lock" in str(exc).lower() and self.dsn.startswith("chdb://"):
+                raise WarehouseLocked(
+                    f"the embedded warehouse {self.dsn} is open in another process (the worker). "
+                    "Query it through the running worker (`leadstream query` does), or stop the worker first."
+                ) from exc
+            raise
+        client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        client.database = self.database
+        self._client = client
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+        self._executor.submit(_close).result()
+        self._executor.shutdown(wait=True)
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("warehouse is not open")
+        return self._client
+
+    # --- blocking operations (run on the warehouse thread) ---------------------------------
+    def sync(self, fn: Callable[[Client], T]) -> T:
+        return self._executor.submit(lambda: fn(self.client)).result()
+
+    async def call(self, fn: Callable[[Client], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self.client))
+
+    async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str) -> None:
+        """Insert one block; a retry with the same token is dropped by ClickHouse (dedup window)."""
+        settings = {"insert_deduplication_token": token, "insert_deduplicate": 1}
+        await self.call(lambda c: c.insert(table, rows, column_names=list(columns), settings=settings))
+
+    async def query(self, sql: str, *, readonly: bool = True) -> QueryResult:
+        return await self.call(lambda c: _query(c, sql, readonly))
+
+
+def _query(client: Client, sql: str, readonly: bool) -> QueryResult:
+    result = client.query(sql, settings={"readonly": 1} if readonly else None)
+    return QueryResult(result.column_names, result.result_rows)
+
+
+def run_query(client: Client, sql: str, readonly: bool = True) -> QueryResult:
+    return _query(client, sql, readonly)

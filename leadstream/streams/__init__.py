@@ -1,0 +1,1 @@
+"""The worker: Faust app, topics, agents and the warehouse sink."""

@@ -1,0 +1,68 @@
+"""The worker process: one Faust app with the agents, the warehouse sink and web endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+
+from leadstream.broker import core_topics, ensure_topics
+from leadstream.settings import Settings
+from leadstream.storage.migrations import migrate
+from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.events import register_event_agent
+from leadstream.streams.sink import WarehouseSink
+from leadstream.streams.web import register_web
+
+log = logging.getLogger(__name__)
+
+
+def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
+    datadir = settings.var_dir / "worker" / settings.worker_group
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.worker_group,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store=settings.worker_store,
+        datadir=str(datadir),
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        processing_guarantee="at_least_once",
+        stream_buffer_maxsize=max(4096, settings.sink_batch_rows * 2),
+        web_enabled=True,
+        web_host=settings.worker_host,
+        web_port=settings.worker_port,
+        web_in_thread=False,
+    )
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    events_topic = app.topic(settings.topics.events, partitions=settings.topic_partitions, **raw)
+    sink = WarehouseSink(warehouse)
+    register_event_agent(app, events_topic, sink, settings)
+    register_web(app, warehouse)
+    return app
+
+
+def prepare(settings: Settings) -> Warehouse:
+    """Blocking start-up work before the worker runs: topics exist, warehouse open and migrated."""
+    asyncio.run(ensure_topics(settings, core_topics(settings)))
+    warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database)
+    warehouse.open()
+    applied = warehouse.sync(migrate)
+    for m in applied:
+        log.info("applied migration %04d_%s", m.version, m.name)
+    return warehouse
+
+
+def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    from faust.worker import Worker
+
+    warehouse = prepare(settings)
+    app = create_worker_app(settings, warehouse)
+    try:
+        Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    finally:
+        warehouse.close()

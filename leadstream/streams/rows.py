@@ -1,0 +1,41 @@
+"""Kafka records -> warehouse rows. Pure functions, unit-tested without I/O."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from leadstream.schemas.tracking import EventRecord
+
+EVENT_COLUMNS = (
+    "event_id", "received_at", "site_id", "session_id", "session_month", "url", "category", "action",
+    "label", "value", "referrer", "fingerprint", "gclid", "wbraid", "gbraid", "duration_sec", "meta",
+    "score", "ip_prefix", "user_agent", "kafka_partition", "kafka_offset",
+)
+
+
+def ip_prefix(ip: str | None) -> str:
+    """Store only the network: IPv4 /24, IPv6 /48. Unparseable input stores nothing."""
+    if not ip:
+        return ""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ""
+    bits = 24 if addr.version == 4 else 48
+    return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
+
+
+def event_row(record: EventRecord, partition: int, offset: int) -> list[object]:
+    clicks = record.click_ids
+    return [
+        record.event_id, record.received_at, record.site_id, record.session_id, record.session_month,
+        record.url, record.category, record.action, record.label or "", record.value, record.referrer or "",
+        record.fingerprint or "", clicks.get("gclid", ""), clicks.get("wbraid", ""), clicks.get("gbraid", ""),
+        record.duration_sec, record.meta, record.score, ip_prefix(record.ip), record.user_agent or "",
+        partition, offset,
+    ]
+
+
+def dedup_token(topic: str, spans: dict[int, tuple[int, int]]) -> str:
+    """Insert deduplication token naming the exact offsets a block holds: ``topic:p:first-last,...``."""
+    return topic + ":" + ",".join(f"{p}:{lo}-{hi}" for p, (lo, hi) in sorted(spans.items()))

@@ -1,0 +1,36 @@
+"""Warehouse sink: insert a batch, retrying with backoff until it lands.
+
+The agent acks (and so commits) the batch's offsets only after ``write`` returns, so a crash
+at any point re-delivers rather than loses; the dedup token and ReplacingMergeTree keys make
+the re-delivery harmless. While the warehouse is down the agent simply waits here, its
+stream buffer fills and Faust stops fetching: the worker pauses, nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential_jitter
+
+from leadstream.storage.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseSink:
+    def __init__(self, warehouse: Warehouse, max_backoff_s: float = 30.0) -> None:
+        self._warehouse = warehouse
+        self._max_backoff_s = max_backoff_s
+
+    async def write(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], token: str) -> None:
+        if not rows:
+            return
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential_jitter(initial=0.2, max=self._max_backoff_s),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        ):
+            with attempt:
+                await self._warehouse.insert(table, columns, rows, token)

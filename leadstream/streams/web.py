@@ -1,0 +1,52 @@
+"""The worker's web endpoints: health and read-only warehouse queries.
+
+In embedded mode only the worker may open the chDB directory, so analysts (``leadstream
+query``) reach the live data through this endpoint. It binds to 127.0.0.1 by default and
+runs every query with ``readonly=1``.
+"""
+
+from __future__ import annotations
+
+import faust
+import orjson
+from aiohttp.web import Response
+from faust.web import Request, View
+
+from leadstream.storage.migrations import migrate
+from leadstream.storage.warehouse import Warehouse, run_query
+
+
+def _json(payload: object, status: int = 200) -> Response:
+    return Response(body=orjson.dumps(payload, default=str), status=status, content_type="application/json")
+
+
+def register_web(app: faust.App, warehouse: Warehouse) -> None:
+    @app.page("/leadstream/health")
+    class Health(View):
+        async def get(self, request: Request) -> Response:
+            try:
+                await warehouse.call(lambda c: c.query("SELECT 1"))
+            except Exception as exc:  # report, do not crash the worker
+                return _json({"ok": False, "warehouse": str(exc)}, status=503)
+            return _json({"ok": True, "warehouse": warehouse.dsn.split("://")[0]})
+
+    @app.page("/leadstream/query")
+    class Query(View):
+        async def post(self, request: Request) -> Response:
+            try:
+                sql = (await request.json())["sql"]
+                if not isinstance(sql, str):
+                    raise TypeError
+            except Exception:
+                return _json({"error": 'body must be {"sql": "<query>"}'}, status=400)
+            try:
+                result = await warehouse.call(lambda c: run_query(c, sql, readonly=True))
+            except Exception as exc:
+                return _json({"error": str(exc).strip().splitlines()[0][:2000]}, status=400)
+            return _json({"columns": result.columns, "rows": result.rows})
+
+    @app.page("/leadstream/migrate")
+    class Migrate(View):
+        async def post(self, request: Request) -> Response:
+            applied = await warehouse.call(migrate)
+            return _json({"applied": [f"{m.version:04d}_{m.name}" for m in applied]})
