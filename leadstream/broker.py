@@ -7,6 +7,7 @@ itself and turns "the broker did not ack in time" into BrokerUnavailable (HTTP 5
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -59,10 +60,8 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> dict[str,
             if s.name not in existing
         ]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process was faster
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another process created it in between
         described = await admin.describe_topics([s.name for s in specs])
         return {d["topic"]: len(d["partitions"]) for d in described}
     finally:
@@ -91,7 +90,7 @@ class Publisher:
         self._connecting = asyncio.create_task(self._connect_until_up(), name="publisher-connect")
         try:  # give a healthy broker a moment so the first request does not see 503
             await asyncio.wait_for(asyncio.shield(self._connecting), timeout=self._timeout)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             log.warning("Kafka not reachable at %s yet; answering 503 until it is", self._settings.kafka_bootstrap)
 
     async def _connect_until_up(self) -> None:

@@ -7,6 +7,7 @@ import logging
 import signal
 import subprocess
 import sys
+import time
 from typing import Annotated
 
 import orjson
@@ -39,8 +40,14 @@ def edge(
 
     s = get_settings()
     uvicorn.run(
-        "leadstream.edge:create_app", factory=True, host=host or s.edge_host, port=port or s.edge_port,
-        workers=workers or s.edge_workers, log_level="info", access_log=False, timeout_graceful_shutdown=10,
+        "leadstream.edge:create_app",
+        factory=True,
+        host=host or s.edge_host,
+        port=port or s.edge_port,
+        workers=workers or s.edge_workers,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=10,
     )
 
 
@@ -71,10 +78,7 @@ def run() -> None:
     signal.signal(signal.SIGINT, stop)
     try:
         while all(p.poll() is None for p in procs):
-            try:
-                procs[0].wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
+            time.sleep(0.5)
     finally:
         stop()
         codes = [p.wait() for p in procs]
@@ -196,8 +200,14 @@ def sites_list() -> None:
     sites = asyncio.run(read_sites(get_settings()))
     table = Table("public_id", "name", "active", "origins", "signed", "updated_at")
     for site in sites:
-        table.add_row(site.public_id, site.name, str(site.active), ", ".join(site.origins),
-                      "yes" if site.signing_secret else "no", site.updated_at.isoformat(timespec="seconds"))
+        table.add_row(
+            site.public_id,
+            site.name,
+            str(site.active),
+            ", ".join(site.origins),
+            "yes" if site.signing_secret else "no",
+            site.updated_at.isoformat(timespec="seconds"),
+        )
     console.print(table)
 
 

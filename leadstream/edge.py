@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 
 from leadstream import __version__
 from leadstream.broker import Publisher
+from leadstream.http import JSONResponse
 from leadstream.ingest import sync
 from leadstream.ingest.responses import tracking_error
 from leadstream.settings import Settings, get_settings
@@ -43,24 +43,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="leadstream edge",
         version=__version__,
-        default_response_class=ORJSONResponse,
+        default_response_class=JSONResponse,
         lifespan=lifespan,
     )
     app.include_router(sync.router)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return tracking_error(400, f"Invalid request: {exc.errors()[0].get('msg', 'bad input')}")
 
     @app.exception_handler(Exception)
-    async def _bug(_: Request, exc: Exception) -> ORJSONResponse:
+    async def _bug(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return tracking_error(500, "Internal error")
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> ORJSONResponse:
+    async def healthz() -> JSONResponse:
         ready = app.state.publisher.ready and app.state.sites.loaded
-        return ORJSONResponse({"kafka": app.state.publisher.ready, "sites": app.state.sites.loaded},
-                              status_code=200 if ready else 503)
+        return JSONResponse(
+            {"kafka": app.state.publisher.ready, "sites": app.state.sites.loaded}, status_code=200 if ready else 503
+        )
 
     return app

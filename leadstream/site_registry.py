@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from leadstream.broker import core_topics, ensure_topics, new_producer
@@ -116,7 +115,8 @@ async def publish_site(settings: Settings, site: SiteRecord) -> None:
     producer = new_producer(settings)
     await producer.start()
     try:
-        await producer.send_and_wait(settings.topics.sites, site.model_dump_json().encode(), key=site.public_id.encode())
+        value = site.model_dump_json().encode()
+        await producer.send_and_wait(settings.topics.sites, value, key=site.public_id.encode())
     finally:
         await producer.stop()
 

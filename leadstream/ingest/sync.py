@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from uuid_utils.compat import uuid7
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse, Response
+from starlette.responses import Response
+from uuid_utils.compat import uuid7
 
 from leadstream.broker import BrokerUnavailable
+from leadstream.http import JSONResponse
 from leadstream.ingest.body import BodyTooLarge, decode_json, read_capped
 from leadstream.ingest.responses import broker_unavailable, tracking_error
 from leadstream.schemas.errors import PayloadError
@@ -49,9 +50,9 @@ async def sync(request: Request) -> Response:
     records = [
         (
             str(e.sid).encode(),
-            EventRecord.from_sync(
-                e, event_id=uuid7(), received_at=received_at, score=s, ip=ip, user_agent=user_agent
-            ).model_dump_json().encode(),
+            EventRecord.from_sync(e, event_id=uuid7(), received_at=received_at, score=s, ip=ip, user_agent=user_agent)
+            .model_dump_json()
+            .encode(),
         )
         for e, s in zip(events, scores, strict=True)
     ]
@@ -63,4 +64,4 @@ async def sync(request: Request) -> Response:
     body: dict[str, object] = {"ok": True, "score": max(scores), "status": "synced"}
     if is_batch:
         body["count"] = len(events)
-    return ORJSONResponse(body)
+    return JSONResponse(body)

@@ -189,8 +189,14 @@ class EventRecord(BaseModel):
 
     @classmethod
     def from_sync(
-        cls, event: SyncEvent, *, event_id: UUID, received_at: datetime, score: int,
-        ip: str | None, user_agent: str | None,
+        cls,
+        event: SyncEvent,
+        *,
+        event_id: UUID,
+        received_at: datetime,
+        score: int,
+        ip: str | None,
+        user_agent: str | None,
     ) -> EventRecord:
         return cls(
             event_id=event_id,

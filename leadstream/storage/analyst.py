@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 
 from leadstream.settings import Settings
-from leadstream.storage.warehouse import QueryResult, Warehouse, run_query
+from leadstream.storage.warehouse import QueryResult, Warehouse
 
 
 class QueryError(RuntimeError):
@@ -31,7 +31,7 @@ def analyst_query(settings: Settings, sql: str, timeout_s: float = 60.0) -> Quer
     warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database)
     warehouse.open()
     try:
-        return warehouse.sync(lambda c: run_query(c, sql, readonly=True))
+        return warehouse.read_sync(sql)
     except Exception as exc:
         raise QueryError(str(exc).strip().splitlines()[0]) from exc
     finally:

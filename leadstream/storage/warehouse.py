@@ -2,6 +2,8 @@
 
 Every call runs on one dedicated thread: chDB is one engine per process, and a single
 thread keeps the blocking client off the event loop without needing it to be thread-safe.
+Analysts' SQL goes through a second handle opened with ``readonly=1``: a per-query
+``readonly`` setting would stick to a chDB handle and lock the writer out.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class Warehouse:
         self.database = database
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse")
         self._client: Client | None = None
+        self._reader: Client | None = None
 
     # --- lifecycle (blocking; call from start-up code or through ``call``) ------------------
     def open(self) -> None:
@@ -55,12 +58,15 @@ class Warehouse:
         client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         client.database = self.database
         self._client = client
+        self._reader = clickhouse_connect.get_client(dsn=self.dsn, settings={"readonly": 1})
+        self._reader.database = self.database
 
     def close(self) -> None:
         def _close() -> None:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for handle in (self._reader, self._client):
+                if handle is not None:
+                    handle.close()
+            self._client = self._reader = None
 
         self._executor.submit(_close).result()
         self._executor.shutdown(wait=True)
@@ -83,14 +89,16 @@ class Warehouse:
         settings = {"insert_deduplication_token": token, "insert_deduplicate": 1}
         await self.call(lambda c: c.insert(table, rows, column_names=list(columns), settings=settings))
 
-    async def query(self, sql: str, *, readonly: bool = True) -> QueryResult:
-        return await self.call(lambda c: _query(c, sql, readonly))
+    def _read(self, sql: str) -> QueryResult:
+        if self._reader is None:
+            raise RuntimeError("warehouse is not open")
+        result = self._reader.query(sql)
+        return QueryResult(result.column_names, result.result_rows)
 
+    def read_sync(self, sql: str) -> QueryResult:
+        """Run analyst SQL on the read-only handle (blocking)."""
+        return self._executor.submit(self._read, sql).result()
 
-def _query(client: Client, sql: str, readonly: bool) -> QueryResult:
-    result = client.query(sql, settings={"readonly": 1} if readonly else None)
-    return QueryResult(result.column_names, result.result_rows)
-
-
-def run_query(client: Client, sql: str, readonly: bool = True) -> QueryResult:
-    return _query(client, sql, readonly)
+    async def read(self, sql: str) -> QueryResult:
+        """Run analyst SQL on the read-only handle."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._read, sql)

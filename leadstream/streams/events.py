@@ -30,8 +30,13 @@ def register_event_agent(app: faust.App, topic: faust.TopicT, sink: WarehouseSin
                     record = EventRecord.model_validate_json(msg.value)
                 except ValidationError as exc:
                     # Dead-lettering arrives with the stream-processing work; never crash the stream.
-                    log.error("skipping malformed event at %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset,
-                              exc.errors()[0]["msg"])
+                    log.error(
+                        "skipping malformed event at %s[%d]@%d: %s",
+                        msg.topic,
+                        msg.partition,
+                        msg.offset,
+                        exc.errors()[0]["msg"],
+                    )
                     continue
                 rows.append(event_row(record, msg.partition, msg.offset))
             await sink.write("events", EVENT_COLUMNS, rows, dedup_token(topic.get_topic_name(), spans))

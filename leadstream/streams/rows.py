@@ -7,9 +7,28 @@ import ipaddress
 from leadstream.schemas.tracking import EventRecord
 
 EVENT_COLUMNS = (
-    "event_id", "received_at", "site_id", "session_id", "session_month", "url", "category", "action",
-    "label", "value", "referrer", "fingerprint", "gclid", "wbraid", "gbraid", "duration_sec", "meta",
-    "score", "ip_prefix", "user_agent", "kafka_partition", "kafka_offset",
+    "event_id",
+    "received_at",
+    "site_id",
+    "session_id",
+    "session_month",
+    "url",
+    "category",
+    "action",
+    "label",
+    "value",
+    "referrer",
+    "fingerprint",
+    "gclid",
+    "wbraid",
+    "gbraid",
+    "duration_sec",
+    "meta",
+    "score",
+    "ip_prefix",
+    "user_agent",
+    "kafka_partition",
+    "kafka_offset",
 )
 
 
@@ -28,11 +47,28 @@ def ip_prefix(ip: str | None) -> str:
 def event_row(record: EventRecord, partition: int, offset: int) -> list[object]:
     clicks = record.click_ids
     return [
-        record.event_id, record.received_at, record.site_id, record.session_id, record.session_month,
-        record.url, record.category, record.action, record.label or "", record.value, record.referrer or "",
-        record.fingerprint or "", clicks.get("gclid", ""), clicks.get("wbraid", ""), clicks.get("gbraid", ""),
-        record.duration_sec, record.meta, record.score, ip_prefix(record.ip), record.user_agent or "",
-        partition, offset,
+        record.event_id,
+        record.received_at,
+        record.site_id,
+        record.session_id,
+        record.session_month,
+        record.url,
+        record.category,
+        record.action,
+        record.label or "",
+        record.value,
+        record.referrer or "",
+        record.fingerprint or "",
+        clicks.get("gclid", ""),
+        clicks.get("wbraid", ""),
+        clicks.get("gbraid", ""),
+        record.duration_sec,
+        record.meta,
+        record.score,
+        ip_prefix(record.ip),
+        record.user_agent or "",
+        partition,
+        offset,
     ]
 
 

@@ -13,7 +13,7 @@ from aiohttp.web import Response
 from faust.web import Request, View
 
 from leadstream.storage.migrations import migrate
-from leadstream.storage.warehouse import Warehouse, run_query
+from leadstream.storage.warehouse import Warehouse
 
 
 def _json(payload: object, status: int = 200) -> Response:
@@ -40,7 +40,7 @@ def register_web(app: faust.App, warehouse: Warehouse) -> None:
             except Exception:
                 return _json({"error": 'body must be {"sql": "<query>"}'}, status=400)
             try:
-                result = await warehouse.call(lambda c: run_query(c, sql, readonly=True))
+                result = await warehouse.read(sql)
             except Exception as exc:
                 return _json({"error": str(exc).strip().splitlines()[0][:2000]}, status=400)
             return _json({"columns": result.columns, "rows": result.rows})

@@ -1,0 +1,42 @@
+# leadstream: `make run` runs the product, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test up down status deps venv bench lock clean
+
+run: deps venv            ## stack + edge + worker in the foreground (Ctrl-C stops all)
+	@dev/run.sh
+
+test: deps venv           ## the whole suite on the real stack (started if not running)
+	@dev/stack.sh up
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+up: deps venv             ## start Kafka and Redis in the background, wait until healthy
+	@dev/stack.sh up
+
+down:                     ## stop what `make up` started
+	@dev/stack.sh down
+
+status:
+	@dev/stack.sh status
+
+deps:                     ## Debian packages the stack needs (installed only if missing)
+	@dev/bootstrap.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --upgrade pip
+	@$(VENV)/bin/pip install -q -r requirements.lock
+	@$(VENV)/bin/pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+lock: venv                ## re-pin the dependency tree after changing pyproject.toml
+	@{ echo '# The whole dependency tree, pinned (pip freeze of the dev venv). Regenerate with `make lock`.'; \
+	  $(VENV)/bin/pip freeze --exclude-editable | grep -v '^leadstream'; } > requirements.lock
+
+clean: down
+	rm -rf var $(VENV)

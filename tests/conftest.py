@@ -1,0 +1,71 @@
+"""Shared fixtures.
+
+Unit tests need nothing. Integration tests use the real local stack (Kafka, Redis; chDB is
+in-process): it is reused when running, else started with ``dev/stack.sh up``. Each test gets
+its own topic prefix, consumer group, Redis db and ClickHouse database, so tests never see
+each other's data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from leadstream.settings import REPO_ROOT, Settings
+
+KAFKA = ("127.0.0.1", 9092)
+REDIS = ("127.0.0.1", 6379)
+_redis_dbs = itertools.cycle(range(1, 16))  # db 0 is left to `make run`
+
+
+def port_open(addr: tuple[str, int]) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(addr) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def stack() -> None:
+    """Kafka and Redis on 127.0.0.1, started by the project's own script if not running."""
+    if not (port_open(KAFKA) and port_open(REDIS)):
+        subprocess.run([str(REPO_ROOT / "dev" / "stack.sh"), "up"], check=True)
+
+
+@pytest.fixture(scope="session")
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # chDB allows one data directory per process: in-process tests share it, each with its own database.
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture
+def settings(stack: None, chdb_dir: Path, tmp_path: Path) -> Iterator[Settings]:
+    tag = uuid.uuid4().hex[:10]
+    db = next(_redis_dbs)
+    s = Settings(
+        var_dir=tmp_path / "var",
+        topic_prefix=f"test-{tag}.",
+        worker_group=f"test-worker-{tag}",
+        redis_url=f"redis://{REDIS[0]}:{REDIS[1]}/{db}",
+        clickhouse_dsn=f"chdb://{chdb_dir}",
+        clickhouse_database=f"test_{tag}",
+        topic_partitions=2,
+        produce_timeout_s=5.0,
+        sink_flush_s=0.2,
+        worker_port=free_port(),
+        edge_port=free_port(),
+    )
+    redis.Redis.from_url(s.redis_url).flushdb()
+    yield s

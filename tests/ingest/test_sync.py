@@ -1,0 +1,104 @@
+"""``POST /api/sync`` on the real broker: status codes, bodies, and what lands in Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from leadstream.edge import create_app
+from leadstream.schemas.sites import SiteRecord
+from leadstream.schemas.tracking import EventRecord
+from leadstream.settings import Settings
+from leadstream.site_registry import publish_site
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    await publish_site(settings, SiteRecord(public_id="site-1", origins=["https://shop.example"]))
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        await app.state.sites.wait_loaded(10)
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5555))
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
+            yield c
+
+
+def event(**kw: object) -> dict[str, object]:
+    return {"s": "site-1", "u": "https://shop.example/p", "sid": str(uuid.uuid4()), **kw}
+
+
+async def consume(settings: Settings, n: int) -> list[EventRecord]:
+    consumer = AIOKafkaConsumer(
+        settings.topics.events, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    out: list[EventRecord] = []
+    try:
+        for _ in range(40):
+            batches = await consumer.getmany(timeout_ms=250)
+            out += [EventRecord.model_validate_json(r.value) for rs in batches.values() for r in rs]
+            if len(out) >= n:
+                break
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def test_single_event_is_acked_scored_and_in_kafka(client: httpx.AsyncClient, settings: Settings) -> None:
+    body = event(
+        ec="conversion", ea="form_submit", meta={"fp": "fp-1", "gclid": "Cj0KCQiA-123456"}, r="https://www.google.com/"
+    )
+    r = await client.post("/api/sync", content=orjson.dumps(body), headers={"user-agent": "pytest"})
+    assert r.status_code == 200
+    assert r.json() == {"ok": True, "score": 80, "status": "synced"}
+    [record] = await consume(settings, 1)
+    assert (record.site_id, str(record.session_id), record.score) == ("site-1", body["sid"], 80)
+    assert record.ip == "203.0.113.9" and record.user_agent == "pytest"
+    assert record.event_id.version == 7
+
+
+async def test_batch_returns_highest_score_and_count(client: httpx.AsyncClient, settings: Settings) -> None:
+    r = await client.post("/api/sync", json={"events": [event(ea="heartbeat"), event(ec="conversion"), event()]})
+    assert r.status_code == 200
+    assert r.json() == {"ok": True, "score": 50, "status": "synced", "count": 3}
+    assert len(await consume(settings, 3)) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "message"),
+    [
+        (b"{not json", 400, "Invalid body: not valid JSON"),
+        (b"", 400, "Invalid body:"),
+        (orjson.dumps({"s": "site-1"}), 400, "Invalid u: Field required"),
+        (orjson.dumps({"events": [event(), event(s="site-2")]}), 400, "Invalid events[1].s"),
+        (orjson.dumps(event(s="unknown-site")), 404, "Site not found"),
+        (orjson.dumps(event(el="x" * 300_000)), 413, "Payload too large"),
+    ],
+)
+async def test_errors_have_the_contract_shape(
+    client: httpx.AsyncClient, content: bytes, status: int, message: str
+) -> None:
+    r = await client.post("/api/sync", content=content)
+    assert r.status_code == status
+    body = r.json()
+    assert body["ok"] is False and body["score"] is None
+    assert body["message"].startswith(message)
+
+
+async def test_broker_unreachable_answers_503_never_200(settings: Settings) -> None:
+    dead = settings.model_copy(update={"kafka_bootstrap": "127.0.0.1:1", "produce_timeout_s": 0.5})
+    app = create_app(dead)
+    async with app.router.lifespan_context(app):
+        app.state.sites._sites["site-1"] = SiteRecord(public_id="site-1")  # registry cannot load either
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge") as c:
+            r = await c.post("/api/sync", json=event())
+    assert r.status_code == 503
+    assert r.headers["retry-after"].isdigit()
+    assert r.json()["ok"] is False

@@ -1,0 +1,40 @@
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+
+from leadstream.schemas.tracking import EventRecord
+from leadstream.streams.rows import EVENT_COLUMNS, dedup_token, event_row, ip_prefix
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [("203.0.113.77", "203.0.113.0"), ("2001:db8:abcd:12::1", "2001:db8:abcd::"), (None, ""), ("junk", "")],
+)
+def test_ip_is_truncated_for_storage(ip: str | None, expected: str) -> None:
+    assert ip_prefix(ip) == expected
+
+
+def test_dedup_token_is_stable_and_names_offsets() -> None:
+    assert dedup_token("t", {1: (5, 9), 0: (10, 12)}) == "t:0:10-12,1:5-9"
+
+
+def test_event_row_matches_columns() -> None:
+    record = EventRecord(
+        event_id=uuid.uuid4(),
+        received_at=datetime.now(UTC),
+        site_id="s",
+        session_id=uuid.uuid4(),
+        session_month=date(2026, 11, 1),
+        url="https://x",
+        category="interaction",
+        action="view",
+        click_ids={"gclid": "G" * 12},
+        score=35,
+        ip="10.1.2.3",
+    )
+    row = dict(zip(EVENT_COLUMNS, event_row(record, 3, 42), strict=True))
+    assert row["gclid"] == "G" * 12 and row["wbraid"] == ""
+    assert row["ip_prefix"] == "10.1.2.0"
+    assert (row["kafka_partition"], row["kafka_offset"]) == (3, 42)
+    assert row["label"] == "" and row["value"] is None
