@@ -17,6 +17,7 @@ from leadstream import __version__
 from leadstream.broker import Publisher
 from leadstream.http import JSONResponse
 from leadstream.ingest import sync
+from leadstream.ingest.ratelimit import RateLimiter
 from leadstream.ingest.responses import tracking_error
 from leadstream.settings import Settings, get_settings
 from leadstream.site_registry import SiteRegistry
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.publisher = Publisher(settings)
         app.state.sites = SiteRegistry(settings)
+        app.state.limiter = RateLimiter(settings.redis_url)
         await app.state.publisher.start()
         await app.state.sites.start(wait_s=settings.produce_timeout_s)
         try:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     produce_timeout_s: float = Field(default=5.0, gt=0, description="max wait for Kafka's ack before 503")
     max_inflight_sends: int = Field(default=2000, ge=1, description="bounded in-flight produce requests")
     max_body_bytes: int = 256 * 1024
+    rate_sync_per_min: int = Field(default=2000, ge=1, description="/api/sync requests per (site, IP)")
+    rate_call_per_min: int = Field(default=150, ge=1, description="/api/call-event requests per (site, IP)")
+    rate_call_fp_per_min: int = Field(default=20, ge=1, description="/api/call-event per (site, fingerprint)")
 
     # --- worker -----------------------------------------------------------------------------
     worker_group: str = "leadstream-worker"

@@ -11,7 +11,7 @@ from uuid_utils.compat import uuid7
 from leadstream.broker import BrokerUnavailable
 from leadstream.http import JSONResponse
 from leadstream.ingest.body import BodyTooLarge, decode_json, read_capped
-from leadstream.ingest.responses import broker_unavailable, tracking_error
+from leadstream.ingest.responses import broker_unavailable, rate_limited, tracking_error
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.tracking import EventRecord, SyncEvent, parse_sync_payload
 from leadstream.scoring import event_lead_score
@@ -40,11 +40,16 @@ async def sync(request: Request) -> Response:
     except PayloadError as exc:
         return tracking_error(400, exc.message)
 
-    if state.sites.get(events[0].s) is None:
+    site_id = events[0].s
+    if state.sites.get(site_id) is None:
         return tracking_error(404, "Site not found")
 
-    received_at = datetime.now(UTC)
     ip = request.client.host if request.client else None
+    quota = await state.limiter.hit("sync", f"{site_id}:{ip}", state.settings.rate_sync_per_min)
+    if not quota.allowed:
+        return rate_limited(quota)
+
+    received_at = datetime.now(UTC)
     user_agent = request.headers.get("user-agent")
     scores = [score_event(e) for e in events]
     records = [
@@ -64,4 +69,4 @@ async def sync(request: Request) -> Response:
     body: dict[str, object] = {"ok": True, "score": max(scores), "status": "synced"}
     if is_batch:
         body["count"] = len(events)
-    return JSONResponse(body)
+    return JSONResponse(body, headers=quota.headers())

@@ -102,3 +102,18 @@ async def test_broker_unreachable_answers_503_never_200(settings: Settings) -> N
     assert r.status_code == 503
     assert r.headers["retry-after"].isdigit()
     assert r.json()["ok"] is False
+
+
+async def test_rate_limit_per_site_and_ip(settings: Settings) -> None:
+    await publish_site(settings, SiteRecord(public_id="site-1"))
+    app = create_app(settings.model_copy(update={"rate_sync_per_min": 2}))
+    async with app.router.lifespan_context(app):
+        await app.state.sites.wait_loaded(10)
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.1", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
+            answers = [await c.post("/api/sync", json=event()) for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[1].headers["x-ratelimit-remaining"] == "0"
+    limited = answers[2]
+    assert limited.json() == {"error": "Rate limit exceeded", "retryAfter": int(limited.headers["retry-after"])}
+    assert limited.headers["x-ratelimit-limit"] == "2"
