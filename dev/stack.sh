@@ -32,8 +32,10 @@ jars() {
   command -v java >/dev/null || die "Java not found: install a JDK 17+ (apt-get install openjdk-17-jre-headless) and retry"
   say "fetching Kafka jars from Maven Central into $KDIR/libs (one time, ~45 MB)"
   rm -rf "$KDIR/libs"; mkdir -p "$KDIR/libs"
-  mvn -q -B -Dstyle.color=never -f "$ROOT/dev/kafka/pom.xml" dependency:copy-dependencies -Dkafka.libs="$KDIR/libs" \
-    || die "Maven could not fetch the Kafka jars; check access to repo1.maven.org and retry"
+  mkdir -p "$KDIR/logs"
+  mvn -B -Dstyle.color=never -f "$ROOT/dev/kafka/pom.xml" dependency:copy-dependencies -Dkafka.libs="$KDIR/libs" \
+    > "$KDIR/logs/maven.log" 2>&1 \
+    || { tail -n 20 "$KDIR/logs/maven.log" >&2; die "Maven could not fetch the Kafka jars (see $KDIR/logs/maven.log); check access to repo1.maven.org and retry"; }
   touch "$KDIR/libs/.complete"
 }
 

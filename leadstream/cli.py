@@ -68,8 +68,11 @@ def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") ->
 def run() -> None:
     """Run the edge and the worker together in the foreground; Ctrl-C stops both."""
     procs = [subprocess.Popen([sys.executable, "-m", "leadstream", name]) for name in ("worker", "edge")]
+    asked_to_stop = False
 
     def stop(*_: object) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = True
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -82,7 +85,9 @@ def run() -> None:
     finally:
         stop()
         codes = [p.wait() for p in procs]
-    raise typer.Exit(max(abs(c) for c in codes) if any(codes) else 0)
+    if not asked_to_stop:  # one of them died by itself: say so and fail
+        err.print(f"[red]stopped:[/red] worker exited {codes[0]}, edge exited {codes[1]}; see the log above")
+        raise typer.Exit(1)
 
 
 @app.command()
