@@ -82,10 +82,11 @@ def run() -> None:
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
+        crashed = not asked_to_stop
     finally:
         stop()
         codes = [p.wait() for p in procs]
-    if not asked_to_stop:  # one of them died by itself: say so and fail
+    if crashed:  # one of them died by itself: say so and fail
         err.print(f"[red]stopped:[/red] worker exited {codes[0]}, edge exited {codes[1]}; see the log above")
         raise typer.Exit(1)
 
