@@ -7,6 +7,7 @@
 #   dev/stack.sh up        start what is not running, wait until healthy (idempotent)
 #   dev/stack.sh down      stop what this script started
 #   dev/stack.sh status    show what runs
+#   dev/stack.sh stop|start kafka|redis   one service (fault-injection tests use these)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -69,11 +70,16 @@ kafka_up() {
   echo "$mark" > "$KDIR/log.mark"
 }
 
+kafka_started_since() {  # grep -c reads to the end: grep -q would SIGPIPE tail under pipefail
+  [ "$(tail -n +"$(($1 + 1))" "$KDIR/logs/server.log" 2>/dev/null | grep -c 'Kafka Server started')" -gt 0 ]
+}
+
 kafka_wait() {
   local deadline=$((SECONDS + WAIT_SECONDS)) mark=0
   [ -f "$KDIR/log.mark" ] && mark=$(cat "$KDIR/log.mark")
-  until port_open "$KAFKA_PORT" && { ! pid_alive "$KDIR/kafka.pid" || \
-        tail -n +"$((mark + 1))" "$KDIR/logs/server.log" 2>/dev/null | grep -q 'Kafka Server started'; }; do
+  # the log rolled over since the mark: start from its top
+  [ "$(wc -l < "$KDIR/logs/server.log" 2>/dev/null || echo 0)" -ge "$mark" ] || mark=0
+  until port_open "$KAFKA_PORT" && { ! pid_alive "$KDIR/kafka.pid" || kafka_started_since "$mark"; }; do
     if [ -f "$KDIR/kafka.pid" ] && ! pid_alive "$KDIR/kafka.pid" && ! port_open "$KAFKA_PORT"; then
       tail -n 20 "$KDIR/logs/stdout.log" >&2 || true
       die "kafka exited during start-up; see $KDIR/logs/server.log and $KDIR/logs/stdout.log"
@@ -130,5 +136,17 @@ case "${1:-}" in
   up) kafka_up; redis_up; kafka_wait; redis_wait ;;
   down) stop_pid kafka "$KDIR/kafka.pid"; stop_pid redis "$RDIR/redis.pid" ;;
   status) status ;;
-  *) echo "usage: $0 jars|up|down|status" >&2; exit 2 ;;
+  stop)
+    case "${2:-}" in
+      kafka) stop_pid kafka "$KDIR/kafka.pid" ;;
+      redis) stop_pid redis "$RDIR/redis.pid" ;;
+      *) echo "usage: $0 stop kafka|redis" >&2; exit 2 ;;
+    esac ;;
+  start)
+    case "${2:-}" in
+      kafka) kafka_up; kafka_wait ;;
+      redis) redis_up; redis_wait ;;
+      *) echo "usage: $0 start kafka|redis" >&2; exit 2 ;;
+    esac ;;
+  *) echo "usage: $0 jars|up|down|status|stop SERVICE|start SERVICE" >&2; exit 2 ;;
 esac

@@ -72,6 +72,7 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
     t = settings.topics
     return [
         TopicSpec(t.events, settings.topic_partitions),
+        TopicSpec(t.calls, settings.topic_partitions),
         TopicSpec(t.sites, 1, {"cleanup.policy": "compact"}),
     ]
 
@@ -105,6 +106,10 @@ class Publisher:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
+            try:  # so the first sends do not race topic auto-creation
+                await ensure_topics(self._settings, core_topics(self._settings))
+            except KafkaError as exc:
+                log.warning("could not check topics (%s); they will be auto-created", exc)
             self._producer = producer
             return
 

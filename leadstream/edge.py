@@ -16,9 +16,12 @@ from fastapi.exceptions import RequestValidationError
 from leadstream import __version__
 from leadstream.broker import Publisher
 from leadstream.http import JSONResponse
-from leadstream.ingest import sync
+from leadstream.ingest import call_event, preflight, sync
+from leadstream.ingest.cors import CorsPolicy, VaryOriginMiddleware
+from leadstream.ingest.docs import add_model_schemas
 from leadstream.ingest.ratelimit import RateLimiter
 from leadstream.ingest.responses import tracking_error
+from leadstream.replies import ReplyHub
 from leadstream.settings import Settings, get_settings
 from leadstream.site_registry import SiteRegistry
 
@@ -33,12 +36,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.publisher = Publisher(settings)
         app.state.sites = SiteRegistry(settings)
+        app.state.cors = CorsPolicy(app.state.sites, settings.global_origins)
         app.state.limiter = RateLimiter(settings.redis_url)
+        app.state.replies = ReplyHub(settings.redis_url, namespace=settings.topic_prefix)
         await app.state.publisher.start()
         await app.state.sites.start(wait_s=settings.produce_timeout_s)
+        await app.state.replies.start()
         try:
             yield
         finally:
+            await app.state.replies.stop()
             await app.state.sites.stop()
             await app.state.publisher.stop()  # flushes in-flight records
 
@@ -48,7 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=JSONResponse,
         lifespan=lifespan,
     )
+    add_model_schemas(app)
+    app.add_middleware(VaryOriginMiddleware)
+    app.include_router(preflight.router)
     app.include_router(sync.router)
+    app.include_router(call_event.router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

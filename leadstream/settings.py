@@ -21,6 +21,7 @@ class Topics:
     def __init__(self, prefix: str) -> None:
         self.events = f"{prefix}events"
         self.sites = f"{prefix}sites"
+        self.calls = f"{prefix}calls"
 
 
 class Settings(BaseSettings):
@@ -49,9 +50,11 @@ class Settings(BaseSettings):
     produce_timeout_s: float = Field(default=5.0, gt=0, description="max wait for Kafka's ack before 503")
     max_inflight_sends: int = Field(default=2000, ge=1, description="bounded in-flight produce requests")
     max_body_bytes: int = 256 * 1024
+    cors_origins: str = Field(default="", description="comma-separated origins allowed for every site")
     rate_sync_per_min: int = Field(default=2000, ge=1, description="/api/sync requests per (site, IP)")
     rate_call_per_min: int = Field(default=150, ge=1, description="/api/call-event requests per (site, IP)")
     rate_call_fp_per_min: int = Field(default=20, ge=1, description="/api/call-event per (site, fingerprint)")
+    call_reply_timeout_s: float = Field(default=2.0, gt=0, description="wait for the matcher, then 202 queued")
 
     # --- worker -----------------------------------------------------------------------------
     worker_group: str = "leadstream-worker"
@@ -70,6 +73,10 @@ class Settings(BaseSettings):
     @property
     def topics(self) -> Topics:
         return Topics(self.topic_prefix)
+
+    @property
+    def global_origins(self) -> list[str]:
+        return [o for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def embedded_warehouse(self) -> bool:

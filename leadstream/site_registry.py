@@ -23,6 +23,7 @@ class SiteRegistry:
         self._settings = settings
         self._topic = settings.topics.sites
         self._sites: dict[str, SiteRecord] = {}
+        self._origins: frozenset[str] | None = frozenset()  # None: rebuild on next read
         self._loaded = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -31,6 +32,12 @@ class SiteRegistry:
         """The active site with this id, or None (unknown or disabled)."""
         site = self._sites.get(public_id)
         return site if site is not None and site.active else None
+
+    def origin_known(self, origin: str) -> bool:
+        """Does any active site list this exact origin?"""
+        if self._origins is None:
+            self._origins = frozenset(o for s in self._sites.values() if s.active for o in s.origins)
+        return origin in self._origins
 
     def all(self) -> list[SiteRecord]:
         return sorted(self._sites.values(), key=lambda s: s.public_id)
@@ -94,6 +101,7 @@ class SiteRegistry:
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
             return
+        self._origins = None
         if value is None:  # tombstone
             self._sites.pop(key.decode(), None)
             return

@@ -20,6 +20,8 @@ import redis
 
 from leadstream.settings import REPO_ROOT, Settings
 
+pytest_plugins = ["tests.edge_fixtures"]
+
 KAFKA = ("127.0.0.1", 9092)
 REDIS = ("127.0.0.1", 6379)
 _redis_dbs = itertools.cycle(range(1, 16))  # db 0 is left to `make run`

@@ -10,8 +10,18 @@ from uuid_utils.compat import uuid7
 
 from leadstream.broker import BrokerUnavailable
 from leadstream.http import JSONResponse
-from leadstream.ingest.body import BodyTooLarge, decode_json, read_capped
-from leadstream.ingest.responses import broker_unavailable, rate_limited, tracking_error
+from leadstream.ingest.admission import (
+    Rejected,
+    check_origin,
+    client_ip,
+    invalid,
+    read_json,
+    require_site,
+    within_rate,
+)
+from leadstream.ingest.cors import allow_origin
+from leadstream.ingest.docs import SYNC_DOC
+from leadstream.ingest.responses import broker_unavailable
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.tracking import EventRecord, SyncEvent, parse_sync_payload
 from leadstream.scoring import event_lead_score
@@ -29,25 +39,26 @@ def score_event(event: SyncEvent) -> int:
     )
 
 
-@router.post("/api/sync")
+@router.post("/api/sync", **SYNC_DOC)
 async def sync(request: Request) -> Response:
-    state = request.app.state
     try:
-        raw = await read_capped(request, state.settings.max_body_bytes)
-        events, is_batch = parse_sync_payload(decode_json(raw))
-    except BodyTooLarge:
-        return tracking_error(413, f"Payload too large: at most {state.settings.max_body_bytes} bytes")
+        return await _sync(request)
+    except Rejected as rejected:
+        return rejected.response
+
+
+async def _sync(request: Request) -> Response:
+    state = request.app.state
+    settings = state.settings
+    origin = check_origin(request, state.cors)
+    _, body = await read_json(request, settings.max_body_bytes, origin)
+    try:
+        events, is_batch = parse_sync_payload(body)
     except PayloadError as exc:
-        return tracking_error(400, exc.message)
-
-    site_id = events[0].s
-    if state.sites.get(site_id) is None:
-        return tracking_error(404, "Site not found")
-
-    ip = request.client.host if request.client else None
-    quota = await state.limiter.hit("sync", f"{site_id}:{ip}", state.settings.rate_sync_per_min)
-    if not quota.allowed:
-        return rate_limited(quota)
+        raise invalid(exc, origin) from None
+    site = require_site(state.sites, state.cors, events[0].s, origin)
+    ip = client_ip(request)
+    quota = await within_rate(state.limiter, "sync", f"{site.public_id}:{ip}", settings.rate_sync_per_min, origin)
 
     received_at = datetime.now(UTC)
     user_agent = request.headers.get("user-agent")
@@ -62,11 +73,13 @@ async def sync(request: Request) -> Response:
         for e, s in zip(events, scores, strict=True)
     ]
     try:
-        await state.publisher.publish(state.settings.topics.events, records)
+        await state.publisher.publish(settings.topics.events, records)
     except BrokerUnavailable as exc:
-        return broker_unavailable(f"Event not accepted, retry later: {exc}")
+        response = broker_unavailable(f"Event not accepted, retry later: {exc}")
+        response.headers.update(allow_origin(origin))
+        return response
 
-    body: dict[str, object] = {"ok": True, "score": max(scores), "status": "synced"}
+    answer: dict[str, object] = {"ok": True, "score": max(scores), "status": "synced"}
     if is_batch:
-        body["count"] = len(events)
-    return JSONResponse(body, headers=quota.headers())
+        answer["count"] = len(events)
+    return JSONResponse(answer, headers={**quota.headers(), **allow_origin(origin)})

@@ -42,10 +42,17 @@ def current_month() -> date:
     return date(now.year, now.month, 1)
 
 
+def _wire_meta_schema(schema: dict[str, Any]) -> None:
+    # On the wire, extra keys sit beside the known ones; ``extra`` is only the parsed form.
+    schema["properties"].pop("extra", None)
+    schema["additionalProperties"] = {"type": ["string", "number", "boolean", "null"], "maxLength": MAX_META_VALUE_LEN}
+    schema["maxProperties"] = MAX_META_KEYS + len(_META_KNOWN)
+
+
 class EventMeta(BaseModel):
     """Known meta keys are typed; other keys are kept as bounded strings in ``extra``."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_wire_meta_schema)
 
     fp: Annotated[StrictStr, Field(max_length=128)] | None = None
     gclid: Annotated[StrictStr, Field(max_length=256)] | None = None
@@ -131,6 +138,12 @@ class SyncEvent(BaseModel):
     @property
     def month(self) -> date:
         return self.sm or current_month()
+
+
+class SyncBatch(BaseModel):
+    """``{"events": [...]}`` as documented; validated event by event in ``parse_sync_payload``."""
+
+    events: Annotated[list[SyncEvent], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 def parse_sync_payload(body: Any) -> tuple[list[SyncEvent], bool]:

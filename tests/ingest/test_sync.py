@@ -2,53 +2,22 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from leadstream.edge import create_app
 from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
-from leadstream.site_registry import publish_site
+from tests.edge_fixtures import EdgeFactory, read_topic, sync_event
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    await publish_site(settings, SiteRecord(public_id="site-1", origins=["https://shop.example"]))
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        await app.state.sites.wait_loaded(10)
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 5555))
-        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
-            yield c
-
-
-def event(**kw: object) -> dict[str, object]:
-    return {"s": "site-1", "u": "https://shop.example/p", "sid": str(uuid.uuid4()), **kw}
+event = sync_event
 
 
 async def consume(settings: Settings, n: int) -> list[EventRecord]:
-    consumer = AIOKafkaConsumer(
-        settings.topics.events, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    out: list[EventRecord] = []
-    try:
-        for _ in range(40):
-            batches = await consumer.getmany(timeout_ms=250)
-            out += [EventRecord.model_validate_json(r.value) for rs in batches.values() for r in rs]
-            if len(out) >= n:
-                break
-    finally:
-        await consumer.stop()
-    return out
+    return [EventRecord.model_validate_json(v) for v in await read_topic(settings, settings.topics.events, n)]
 
 
 async def test_single_event_is_acked_scored_and_in_kafka(client: httpx.AsyncClient, settings: Settings) -> None:
@@ -104,16 +73,13 @@ async def test_broker_unreachable_answers_503_never_200(settings: Settings) -> N
     assert r.json()["ok"] is False
 
 
-async def test_rate_limit_per_site_and_ip(settings: Settings) -> None:
-    await publish_site(settings, SiteRecord(public_id="site-1"))
-    app = create_app(settings.model_copy(update={"rate_sync_per_min": 2}))
-    async with app.router.lifespan_context(app):
-        await app.state.sites.wait_loaded(10)
-        transport = httpx.ASGITransport(app=app, client=("198.51.100.1", 1))
-        async with httpx.AsyncClient(transport=transport, base_url="http://edge") as c:
-            answers = [await c.post("/api/sync", json=event()) for _ in range(3)]
+async def test_rate_limit_per_site_and_ip(edge: EdgeFactory) -> None:
+    client = await edge(client_ip="198.51.100.1", rate_sync_per_min=2)
+    answers = [await client.post("/api/sync", json=event()) for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 429]
     assert answers[1].headers["x-ratelimit-remaining"] == "0"
     limited = answers[2]
     assert limited.json() == {"error": "Rate limit exceeded", "retryAfter": int(limited.headers["retry-after"])}
     assert limited.headers["x-ratelimit-limit"] == "2"
+    other_site = await client.post("/api/sync", json=event(s="site-2"))
+    assert other_site.status_code == 200  # counted per (site, IP)

@@ -1,0 +1,69 @@
+"""The checks both tracking endpoints run before publishing, in order.
+
+Each raises ``Rejected`` carrying the contract-shaped response, so a route reads as a
+straight line: origin -> body -> site -> origin for that site -> rate limit -> publish.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.responses import Response
+
+from leadstream.ingest.body import BodyTooLarge, decode_json, read_capped
+from leadstream.ingest.cors import CorsPolicy, allow_origin
+from leadstream.ingest.ratelimit import Decision, RateLimiter
+from leadstream.ingest.responses import rate_limited, tracking_error
+from leadstream.schemas.errors import PayloadError
+from leadstream.schemas.sites import SiteRecord
+from leadstream.site_registry import SiteRegistry
+
+ORIGIN_DENIED = "Origin not allowed"
+
+
+class Rejected(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def check_origin(request: Request, cors: CorsPolicy) -> str | None:
+    """The request's origin if some site allows it; None without an Origin (server-to-server)."""
+    origin = request.headers.get("origin")
+    if origin is not None and not cors.allowed_anywhere(origin):
+        raise Rejected(tracking_error(403, ORIGIN_DENIED))
+    return origin
+
+
+async def read_json(request: Request, limit: int, origin: str | None) -> tuple[bytes, object]:
+    try:
+        raw = await read_capped(request, limit)
+        return raw, decode_json(raw)
+    except BodyTooLarge:
+        raise Rejected(tracking_error(413, f"Payload too large: at most {limit} bytes", allow_origin(origin))) from None
+    except PayloadError as exc:
+        raise Rejected(tracking_error(400, exc.message, allow_origin(origin))) from None
+
+
+def invalid(exc: PayloadError, origin: str | None) -> Rejected:
+    return Rejected(tracking_error(400, exc.message, allow_origin(origin)))
+
+
+def require_site(sites: SiteRegistry, cors: CorsPolicy, site_id: str, origin: str | None) -> SiteRecord:
+    site = sites.get(site_id)
+    if site is None:
+        raise Rejected(tracking_error(404, "Site not found"))
+    if origin is not None and not cors.allowed_for(site, origin):
+        raise Rejected(tracking_error(403, ORIGIN_DENIED))
+    return site
+
+
+async def within_rate(limiter: RateLimiter, scope: str, key: str, limit: int, origin: str | None) -> Decision:
+    decision = await limiter.hit(scope, key, limit)
+    if not decision.allowed:
+        response = rate_limited(decision)
+        response.headers.update(allow_origin(origin))
+        raise Rejected(response)
+    return decision
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None

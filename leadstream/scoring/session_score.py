@@ -1,0 +1,254 @@
+"""Session state and session score (SPEC §3.2, §4): what the session scorer keeps per session.
+
+``apply_event`` folds one tracking event into the state. Events of a session may arrive slightly
+out of order, so every field is defined so that order matters as little as possible: first_seen
+is a minimum, last_seen a maximum, first-touch attribution comes from the earliest event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadstream.scoring.event_score import is_valid_click_id
+
+CLICK_ID_KEYS = ("gclid", "wbraid", "gbraid")
+HEARTBEAT = "heartbeat"
+
+CONVERSION_POINTS = 20
+INTERACTION_POINTS = 5
+BONUS_CAP = 40
+MAX_SCORE = 100
+
+NO_CLICK_ID_PENALTY = 25
+FAST_PENALTY = 20
+SINGLE_EVENT_PENALTY = 10
+FAST_SESSION = timedelta(seconds=30)
+SUSPICIOUS_AGE = timedelta(seconds=120)
+MIN_CONFIDENCE = 50
+
+CallStatus = Literal["intent", "suspicious"]
+
+
+class SessionEvent(Protocol):
+    """The fields of a tracking event the scorer reads; ``EventRecord`` satisfies it."""
+
+    @property
+    def site_id(self) -> str: ...
+    @property
+    def session_id(self) -> UUID | str: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def referrer(self) -> str | None: ...
+    @property
+    def fingerprint(self) -> str | None: ...
+    @property
+    def click_ids(self) -> Mapping[str, str]: ...
+    @property
+    def duration_sec(self) -> float | None: ...
+    @property
+    def meta(self) -> Mapping[str, str]: ...
+    @property
+    def score(self) -> int: ...
+
+
+class SessionState(BaseModel):
+    """Immutable per-session state. Never mutate the dict fields: ``apply_event`` returns a new state."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    site_id: str
+    session_id: str
+    fingerprint: str | None = None
+    first_seen: datetime
+    last_seen: datetime
+    counts: dict[str, int] = Field(default_factory=dict)  # per category; heartbeats not counted
+    heartbeats: int = 0
+    highest_event_score: int = 0
+    click_ids: dict[str, str] = Field(default_factory=dict)
+    source: str = "direct"
+    medium: str = "(none)"
+    duration_sec: float = 0.0
+
+    @property
+    def event_count(self) -> int:
+        """Scored events: everything except heartbeats."""
+        return sum(self.counts.values())
+
+    @property
+    def events_total(self) -> int:
+        return self.event_count + self.heartbeats
+
+    @property
+    def has_click_id(self) -> bool:
+        return bool(self.click_ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (datetimes as ISO 8601 strings) for a Faust table or a Kafka record."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SessionState:
+        return cls.model_validate(data)
+
+
+def apply_event(state: SessionState | None, event: SessionEvent) -> SessionState:
+    """Fold one (already de-duplicated) event into the session state and return the new state."""
+    at = event.received_at
+    session_id = str(event.session_id)
+    if state is None:
+        state = SessionState(site_id=event.site_id, session_id=session_id, first_seen=at, last_seen=at)
+        earliest = True
+    else:
+        if (state.site_id, state.session_id) != (event.site_id, session_id):
+            raise ValueError(f"event of {event.site_id}/{session_id} applied to {state.site_id}/{state.session_id}")
+        earliest = at < state.first_seen
+
+    counts, heartbeats, highest = state.counts, state.heartbeats, state.highest_event_score
+    if event.action == HEARTBEAT:
+        heartbeats += 1
+    else:
+        counts = {**counts, event.category: counts.get(event.category, 0) + 1}
+        highest = max(highest, event.score)
+
+    click_ids = dict(state.click_ids)
+    for key in CLICK_ID_KEYS:
+        value = event.click_ids.get(key)
+        if key not in click_ids and value is not None and is_valid_click_id(value):
+            click_ids[key] = value
+
+    first_seen, last_seen = min(state.first_seen, at), max(state.last_seen, at)
+    source, medium = _attribution(state, event, click_ids, earliest)
+    duration = max(state.duration_sec, (last_seen - first_seen).total_seconds(), event.duration_sec or 0.0)
+
+    return state.model_copy(
+        update={
+            "fingerprint": state.fingerprint or event.fingerprint or None,
+            "first_seen": first_seen,
+            "last_seen": last_seen,
+            "counts": counts,
+            "heartbeats": heartbeats,
+            "highest_event_score": highest,
+            "click_ids": click_ids,
+            "source": source,
+            "medium": medium,
+            "duration_sec": duration,
+        }
+    )
+
+
+def session_score(state: SessionState) -> int:
+    conversion_points = CONVERSION_POINTS * state.counts.get("conversion", 0)
+    interaction_points = INTERACTION_POINTS * state.counts.get("interaction", 0)
+    bonus = min(BONUS_CAP, max(0, state.highest_event_score))
+    return min(MAX_SCORE, conversion_points + interaction_points + bonus)
+
+
+def session_age(state: SessionState, at: datetime) -> timedelta:
+    """Age at ``at``, from first_seen. Negative when the call precedes the session's first event."""
+    return at - state.first_seen
+
+
+def confidence(state: SessionState, at: datetime) -> int:
+    value = 100
+    if not state.has_click_id:
+        value -= NO_CLICK_ID_PENALTY
+    if session_age(state, at) < FAST_SESSION:
+        value -= FAST_PENALTY
+    if state.event_count <= 1:
+        value -= SINGLE_EVENT_PENALTY
+    return max(0, min(100, value))
+
+
+def call_status(state: SessionState, at: datetime) -> CallStatus:
+    return status_for(session_age(state, at), confidence(state, at))
+
+
+def status_for(age: timedelta, confidence_score: int) -> CallStatus:
+    """The §3.2 rule on its inputs. With today's penalties confidence < 50 implies age < 30 s."""
+    if age < SUSPICIOUS_AGE or confidence_score < MIN_CONFIDENCE:
+        return "suspicious"
+    return "intent"
+
+
+# --- attribution -------------------------------------------------------------------------------
+
+_DIRECT = ("direct", "(none)")
+
+
+def _attribution(
+    state: SessionState, event: SessionEvent, click_ids: Mapping[str, str], earliest: bool
+) -> tuple[str, str]:
+    """Click ids win whenever seen; otherwise first touch: the earliest event's UTM / referrer.
+
+    On a tie in time (a batch shares one received_at) the first by arrival stays: batches are
+    produced in the tracker's order, so that is the landing.
+    """
+    if click_ids:
+        return "google", "cpc"
+    if earliest:
+        return _event_touch(event)
+    return state.source, state.medium
+
+
+def _event_touch(event: SessionEvent) -> tuple[str, str]:
+    utm = _utm(event)
+    if utm is not None:
+        return utm
+    host = _external_referrer_host(event.referrer, event.url)
+    if host is None:
+        return _DIRECT
+    if "google." in host:
+        return "google", "organic"
+    return host.removeprefix("www."), "referral"
+
+
+def _utm(event: SessionEvent) -> tuple[str, str] | None:
+    """utm_source / utm_medium from the event meta, else from the page URL's query."""
+    source, medium = _clean(event.meta.get("utm_source")), _clean(event.meta.get("utm_medium"))
+    if source is None and medium is None:
+        try:
+            query = parse_qs(urlsplit(event.url).query)
+        except ValueError:
+            query = {}
+        source = _clean(next(iter(query.get("utm_source", [])), None))
+        medium = _clean(next(iter(query.get("utm_medium", [])), None))
+    if source is None and medium is None:
+        return None
+    return source or "(not set)", medium or "(not set)"
+
+
+def _clean(value: str | None) -> str | None:
+    """Blank values and unexpanded ``{template}`` placeholders are not UTM values."""
+    if not value or not value.strip() or "{" in value or "}" in value:
+        return None
+    return value.strip()
+
+
+def _external_referrer_host(referrer: str | None, page_url: str) -> str | None:
+    """The referrer's host, unless it is missing, not http(s), or the page's own site."""
+    if not referrer:
+        return None
+    try:
+        parts = urlsplit(referrer)
+        host = parts.hostname
+        page_host = urlsplit(page_url).hostname
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if page_host and host.removeprefix("www.") == page_host.removeprefix("www."):
+        return None
+    return host
