@@ -29,10 +29,10 @@ async def edge(settings: Settings) -> AsyncIterator[EdgeFactory]:
 
     async def start(client_ip: str = "203.0.113.9", **overrides: object) -> httpx.AsyncClient:
         app = create_app(settings.model_copy(update=overrides))
-        lifespan = app.router.lifespan_context(app)
+        lifespan = app.api.router.lifespan_context(app.api)
         await lifespan.__aenter__()
         contexts.append(lifespan)
-        await app.state.sites.wait_loaded(10)
+        await app.edge.sites.wait_loaded(10)
         transport = httpx.ASGITransport(app=app, client=(client_ip, 5555))
         client = httpx.AsyncClient(transport=transport, base_url="http://edge")
         contexts.append(client)

@@ -1,18 +1,17 @@
 """The checks both tracking endpoints run before publishing, in order.
 
-Each raises ``Rejected`` carrying the contract-shaped response, so a route reads as a
+Each raises ``Rejected`` carrying the contract-shaped reply, so a handler reads as a
 straight line: origin -> body -> site -> origin for that site -> rate limit -> publish.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.responses import Response
+import orjson
 
-from leadstream.ingest.body import BodyTooLarge, decode_json, read_capped
 from leadstream.ingest.cors import CorsPolicy, allow_origin
 from leadstream.ingest.ratelimit import Decision, RateLimiter
 from leadstream.ingest.responses import rate_limited, tracking_error
+from leadstream.ingest.wire import BodyTooLarge, Inbound, Reply
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.sites import SiteRecord
 from leadstream.site_registry import SiteRegistry
@@ -21,26 +20,29 @@ ORIGIN_DENIED = "Origin not allowed"
 
 
 class Rejected(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
 
 
-def check_origin(request: Request, cors: CorsPolicy) -> str | None:
+def check_origin(inbound: Inbound, cors: CorsPolicy) -> str | None:
     """The request's origin if some site allows it; None without an Origin (server-to-server)."""
-    origin = request.headers.get("origin")
+    origin = inbound.headers.get("origin")
     if origin is not None and not cors.allowed_anywhere(origin):
         raise Rejected(tracking_error(403, ORIGIN_DENIED))
     return origin
 
 
-async def read_json(request: Request, limit: int, origin: str | None) -> tuple[bytes, object]:
+async def read_json(inbound: Inbound, limit: int, origin: str | None) -> tuple[bytes, object]:
     try:
-        raw = await read_capped(request, limit)
-        return raw, decode_json(raw)
+        raw = await inbound.body(limit)
     except BodyTooLarge:
         raise Rejected(tracking_error(413, f"Payload too large: at most {limit} bytes", allow_origin(origin))) from None
-    except PayloadError as exc:
-        raise Rejected(tracking_error(400, exc.message, allow_origin(origin))) from None
+    if not raw:
+        raise invalid(PayloadError("body", "empty; expected a JSON object"), origin)
+    try:
+        return raw, orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise invalid(PayloadError("body", "not valid JSON"), origin) from None
 
 
 def invalid(exc: PayloadError, origin: str | None) -> Rejected:
@@ -59,11 +61,5 @@ def require_site(sites: SiteRegistry, cors: CorsPolicy, site_id: str, origin: st
 async def within_rate(limiter: RateLimiter, scope: str, key: str, limit: int, origin: str | None) -> Decision:
     decision = await limiter.hit(scope, key, limit)
     if not decision.allowed:
-        response = rate_limited(decision)
-        response.headers.update(allow_origin(origin))
-        raise Rejected(response)
+        raise Rejected(rate_limited(decision, allow_origin(origin)))
     return decision
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None

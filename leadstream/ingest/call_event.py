@@ -10,64 +10,52 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from starlette.responses import Response
 from uuid_utils.compat import uuid7
 
 from leadstream.broker import BrokerUnavailable
-from leadstream.http import JSONResponse
-from leadstream.ingest.admission import Rejected, check_origin, client_ip, invalid, read_json, require_site, within_rate
+from leadstream.ingest.admission import check_origin, invalid, read_json, require_site, within_rate
 from leadstream.ingest.cors import allow_origin
-from leadstream.ingest.docs import CALL_DOC
 from leadstream.ingest.responses import broker_unavailable
 from leadstream.ingest.signing import signature_problem
+from leadstream.ingest.state import EdgeState
+from leadstream.ingest.wire import Inbound, Reply
 from leadstream.schemas.calls import CallAnswer, CallEventRequest, CallRecord
 from leadstream.schemas.errors import PayloadError
 from leadstream.scoring.phone import normalize_phone
 
-router = APIRouter()
 REPLY_KIND = "call"
 
 
-@router.post("/api/call-event", **CALL_DOC)
-async def call_event(request: Request) -> Response:
-    try:
-        return await _call_event(request)
-    except Rejected as rejected:
-        return rejected.response
-
-
-async def _call_event(request: Request) -> Response:
-    state = request.app.state
-    settings = state.settings
-    origin = check_origin(request, state.cors)
-    raw, body = await read_json(request, settings.max_body_bytes, origin)
+async def handle_call_event(edge: EdgeState, inbound: Inbound) -> Reply:
+    settings = edge.settings
+    origin = check_origin(inbound, edge.cors)
+    raw, body = await read_json(inbound, settings.max_body_bytes, origin)
     try:
         call = CallEventRequest.model_validate(body)
     except ValidationError as exc:
         raise invalid(PayloadError.from_validation(exc), origin) from None
-    site = require_site(state.sites, state.cors, call.site_id, origin)
-    ip = client_ip(request)
-    quota = await within_rate(state.limiter, "call", f"{site.public_id}:{ip}", settings.rate_call_per_min, origin)
+    site = require_site(edge.sites, edge.cors, call.site_id, origin)
+    ip = inbound.client_ip
+    quota = await within_rate(edge.limiter, "call", f"{site.public_id}:{ip}", settings.rate_call_per_min, origin)
     if site.signing_secret:
         problem = signature_problem(
             site.signing_secret,
-            request.headers.get("x-ops-ts"),
-            request.headers.get("x-ops-signature"),
+            inbound.headers.get("x-ops-ts"),
+            inbound.headers.get("x-ops-signature"),
             raw,
             now=time.time(),
         )
         if problem:
-            return JSONResponse({"status": "error", "message": problem}, status_code=401, headers=allow_origin(origin))
+            return Reply.json(401, {"status": "error", "message": problem}, allow_origin(origin))
     fp_key = f"{site.public_id}:{call.fingerprint}"
-    await within_rate(state.limiter, "call-fp", fp_key, settings.rate_call_fp_per_min, origin)
+    await within_rate(edge.limiter, "call-fp", fp_key, settings.rate_call_fp_per_min, origin)
 
     headers = {**quota.headers(), **allow_origin(origin)}
     call_id = call.call_id(fresh=uuid7())
-    replies = state.replies
+    replies = edge.replies
     if call.event_id is not None and (earlier := await replies.stored(REPLY_KIND, str(call_id))):
-        return JSONResponse(earlier, headers=headers)  # the same answer, nothing new created
+        return Reply.json(200, earlier, headers)  # the same answer, nothing new created
 
     record = CallRecord(
         call_id=call_id,
@@ -81,22 +69,20 @@ async def _call_event(request: Request) -> Response:
         click_ids=call.click_ids(),
         received_at=datetime.now(UTC),
         ip=ip,
-        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+        user_agent=(inbound.headers.get("user-agent") or "")[:512] or None,
     )
     waiting = replies.expect(REPLY_KIND, str(call_id)) if replies.available else None
     try:
-        await state.publisher.publish(settings.topics.calls, [(record.key, record.model_dump_json().encode())])
+        await edge.publisher.publish(settings.topics.calls, [(record.key, record.model_dump_json().encode())])
     except BrokerUnavailable as exc:
         if waiting is not None:
             replies.forget(REPLY_KIND, str(call_id), waiting)
-        response = broker_unavailable(f"Call not accepted, retry later: {exc}")
-        response.headers.update(allow_origin(origin))
-        return response
+        return broker_unavailable(f"Call not accepted, retry later: {exc}", allow_origin(origin))
 
     answer = None
     if waiting is not None:
         answer = await replies.wait(REPLY_KIND, str(call_id), waiting, settings.call_reply_timeout_s)
     if answer is None:
         queued = CallAnswer(status="queued", call_id=call_id)
-        return JSONResponse(queued.model_dump(mode="json"), status_code=202, headers=headers)
-    return JSONResponse(answer, headers=headers)
+        return Reply.json(202, queued.model_dump(mode="json"), headers)
+    return Reply.json(200, answer, headers)

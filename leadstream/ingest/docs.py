@@ -1,8 +1,8 @@
 """OpenAPI for the tracking endpoints.
 
-The routes read raw bytes (size cap first, one JSON parse, errors in the contract's shape),
-so FastAPI cannot infer their bodies; these declarations describe them, with examples.
-Models named here are added to ``components.schemas`` by ``add_model_schemas``.
+They are served as plain ASGI in front of FastAPI (``ingest.asgi``), so FastAPI does not see
+them; these path items describe them, with examples, and ``add_tracking_docs`` merges them
+(and the models they name) into the app's generated schema.
 """
 
 from __future__ import annotations
@@ -43,23 +43,17 @@ def ref(model: type[BaseModel]) -> dict[str, str]:
 
 
 def body(schema: dict[str, Any], examples: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schema, "examples": {k: {"value": v} for k, v in examples.items()}}
-            },
-        }
-    }
+    content = {"schema": schema, "examples": {k: {"value": v} for k, v in examples.items()}}
+    return {"required": True, "content": {"application/json": content}}
 
 
-def answers(ok: dict[int, tuple[type[BaseModel], str]], errors: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    out: dict[int | str, dict[str, Any]] = {
-        code: {"model": model, "description": text} for code, (model, text) in ok.items()
-    }
+def answers(ok: dict[int, tuple[type[BaseModel], str]], errors: dict[int, str]) -> dict[str, dict[str, Any]]:
+    def one(model: type[BaseModel], text: str) -> dict[str, Any]:
+        return {"description": text, "content": {"application/json": {"schema": ref(model)}}}
+
+    out = {str(code): one(model, text) for code, (model, text) in ok.items()}
     for code, text in errors.items():
-        model = RateLimited if code == 429 else SigningError if code == 401 else TrackingError
-        out[code] = {"model": model, "description": text}
+        out[str(code)] = one(RateLimited if code == 429 else SigningError if code == 401 else TrackingError, text)
     return out
 
 
@@ -73,10 +67,11 @@ TRACKING_ERRORS = {
 }
 
 SYNC_DOC: dict[str, Any] = {
+    "operationId": "sync",
     "summary": "Track visitor events",
     "description": 'One event, or `{"events": [...]}` with 1..100 events for one site. Answers 200 only once '
     "Kafka has acknowledged every event; `score` is the event lead score (the highest in a batch).",
-    "openapi_extra": body(
+    "requestBody": body(
         {"oneOf": [ref(SyncEvent), ref(SyncBatch)]},
         {
             "single": SYNC_EXAMPLE,
@@ -87,12 +82,13 @@ SYNC_DOC: dict[str, Any] = {
 }
 
 CALL_DOC: dict[str, Any] = {
+    "operationId": "call_event",
     "summary": "Bridge a phone / WhatsApp click to the visitor's session",
     "description": "Publishes the call and waits (up to the reply deadline) for the matcher: `matched` or "
     "`unmatched` (200), or `queued` (202) when the deadline passes — the call is accepted and will still be "
     "matched. A repeat with the same `event_id` returns the first answer. Sites with a signing secret require "
     "`X-Ops-Ts` and `X-Ops-Signature` (hex HMAC-SHA256 of `<ts>.<raw body>`).",
-    "openapi_extra": body(
+    "requestBody": body(
         ref(CallEventRequest),
         {"phone": {"site_id": "demo", "phone_number": "tel:+15550100", "fingerprint": "fp-1", "event_id": SID}},
     ),
@@ -103,13 +99,14 @@ CALL_DOC: dict[str, Any] = {
 }
 
 
-def add_model_schemas(app: FastAPI) -> None:
-    """Wrap ``app.openapi`` so the documented models appear under components.schemas."""
+def add_tracking_docs(app: FastAPI) -> None:
+    """Wrap ``app.openapi`` so the tracking paths and their models are part of the schema."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes, description=app.description)
+        schema.setdefault("paths", {}).update({"/api/sync": {"post": SYNC_DOC}, "/api/call-event": {"post": CALL_DOC}})
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in DOC_MODELS:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

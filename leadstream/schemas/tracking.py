@@ -211,7 +211,8 @@ class EventRecord(BaseModel):
         ip: str | None,
         user_agent: str | None,
     ) -> EventRecord:
-        return cls(
+        # The event is validated already: construct without validating the same values twice.
+        return cls.model_construct(
             event_id=event_id,
             received_at=received_at,
             site_id=event.s,

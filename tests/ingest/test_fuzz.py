@@ -82,9 +82,10 @@ def client(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Te
         call_reply_timeout_s=0.01,
     )
     asyncio.run(publish_site(s, SiteRecord(public_id="site-1", origins=[ORIGIN])))
-    with TestClient(create_app(s), raise_server_exceptions=False) as c:
+    app = create_app(s)
+    with TestClient(app, raise_server_exceptions=False) as c:
         for _ in range(100):
-            if c.app.state.sites.get("site-1"):  # type: ignore[attr-defined]
+            if app.edge.sites.get("site-1"):
                 break
             import time
 

@@ -22,7 +22,7 @@ async def test_counts_in_redis(settings: Settings) -> None:
     verdicts = [await limiter.hit("sync", "site:1.2.3.4", limit=3) for _ in range(4)]
     assert [v.allowed for v in verdicts] == [True, True, True, False]
     assert limiter.using_redis
-    keys = redis.Redis.from_url(settings.redis_url).keys("leadstream:rl*")
+    keys = redis.Redis.from_url(settings.redis_url).keys("leadstream:rl:*")
     assert len(keys) == 1
 
 

@@ -64,8 +64,8 @@ async def test_errors_have_the_contract_shape(
 async def test_broker_unreachable_answers_503_never_200(settings: Settings) -> None:
     dead = settings.model_copy(update={"kafka_bootstrap": "127.0.0.1:1", "produce_timeout_s": 0.5})
     app = create_app(dead)
-    async with app.router.lifespan_context(app):
-        app.state.sites._sites["site-1"] = SiteRecord(public_id="site-1")  # registry cannot load either
+    async with app.api.router.lifespan_context(app.api):
+        app.edge.sites._sites["site-1"] = SiteRecord(public_id="site-1")  # registry cannot load either
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://edge") as c:
             r = await c.post("/api/sync", json=event())
     assert r.status_code == 503

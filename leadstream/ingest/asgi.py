@@ -1,0 +1,61 @@
+"""The tracking hot path, served as plain ASGI in front of the FastAPI app.
+
+``POST``/``OPTIONS`` on ``/api/sync`` and ``/api/call-event`` are answered here; everything
+else (health, docs, the OS endpoints, lifespan) goes to FastAPI. Handlers raise
+``Rejected`` for contract errors; anything else is a bug, logged and answered 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from leadstream.ingest.admission import Rejected
+from leadstream.ingest.call_event import handle_call_event
+from leadstream.ingest.preflight import handle_preflight
+from leadstream.ingest.responses import tracking_error
+from leadstream.ingest.state import EdgeState
+from leadstream.ingest.sync import handle_sync
+from leadstream.ingest.wire import Inbound, Reply
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[EdgeState, Inbound], Awaitable[Reply]]
+ROUTES: dict[tuple[str, str], Handler] = {
+    ("POST", "/api/sync"): handle_sync,
+    ("POST", "/api/call-event"): handle_call_event,
+    ("OPTIONS", "/api/sync"): handle_preflight,
+    ("OPTIONS", "/api/call-event"): handle_preflight,
+}
+
+
+class EdgeApp:
+    """The edge's ASGI entry point. ``api`` is the FastAPI app behind it (its ``state.edge``
+    holds the shared resources once the lifespan has started them)."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+
+    @property
+    def edge(self) -> EdgeState:
+        return self.api.state.edge  # type: ignore[no-any-return]
+
+    def openapi(self) -> dict[str, object]:
+        return self.api.openapi()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = ROUTES.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        if handler is None:
+            await self.api(scope, receive, send)
+            return
+        try:
+            reply = await handler(self.edge, Inbound.from_scope(scope, receive))
+        except Rejected as rejected:
+            reply = rejected.reply
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            reply = tracking_error(500, "Internal error")
+        await reply.send(send)

@@ -1,0 +1,50 @@
+"""What the edge holds for its lifetime: the Kafka publisher, the site registry, CORS policy,
+rate limiter and the reply hub. Built and started once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leadstream.broker import Publisher
+from leadstream.ingest.cors import CorsPolicy
+from leadstream.ingest.ratelimit import RateLimiter
+from leadstream.replies import ReplyHub
+from leadstream.settings import Settings
+from leadstream.site_registry import SiteRegistry
+
+
+@dataclass
+class EdgeState:
+    settings: Settings
+    publisher: Publisher
+    sites: SiteRegistry
+    cors: CorsPolicy
+    limiter: RateLimiter
+    replies: ReplyHub
+
+    @classmethod
+    def build(cls, settings: Settings) -> EdgeState:
+        sites = SiteRegistry(settings)
+        return cls(
+            settings=settings,
+            publisher=Publisher(settings),
+            sites=sites,
+            cors=CorsPolicy(sites, settings.global_origins),
+            limiter=RateLimiter(settings.redis_url),
+            replies=ReplyHub(settings.redis_url, namespace=settings.topic_prefix),
+        )
+
+    async def start(self) -> None:
+        await self.publisher.start()
+        await self.sites.start(wait_s=self.settings.produce_timeout_s)
+        await self.replies.start()
+
+    async def stop(self) -> None:
+        await self.replies.stop()
+        await self.limiter.close()
+        await self.sites.stop()
+        await self.publisher.stop()  # flushes records in flight
+
+    @property
+    def ready(self) -> bool:
+        return self.publisher.ready and self.sites.loaded
