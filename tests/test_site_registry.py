@@ -14,8 +14,9 @@ pytestmark = pytest.mark.integration
 
 async def test_changes_reach_a_running_registry(settings: Settings) -> None:
     registry = SiteRegistry(settings)
-    await registry.start(wait_s=10)
+    await registry.start()
     try:
+        await registry.wait_loaded(15)
         assert registry.get("shop") is None
         started = time.monotonic()
         await publish_site(settings, SiteRecord(public_id="shop", origins=["https://shop.example"]))
