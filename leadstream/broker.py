@@ -73,6 +73,8 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
     return [
         TopicSpec(t.events, settings.topic_partitions),
         TopicSpec(t.calls, settings.topic_partitions),
+        # co-partitioned with calls: same key (<site>:<fingerprint>), same partition count
+        TopicSpec(t.session_updates, settings.topic_partitions),
         TopicSpec(t.sites, 1, {"cleanup.policy": "compact"}),
     ]
 

@@ -22,6 +22,7 @@ class Topics:
         self.events = f"{prefix}events"
         self.sites = f"{prefix}sites"
         self.calls = f"{prefix}calls"
+        self.session_updates = f"{prefix}session-updates"
 
 
 class Settings(BaseSettings):
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     worker_store: str = Field(default="memory://", description="Faust table store: memory:// or rocksdb://")
     sink_batch_rows: int = Field(default=5000, ge=1)
     sink_flush_s: float = Field(default=1.0, gt=0)
+    match_grace_s: float = Field(default=1.5, ge=0, description="how long a call waits for its session's events")
 
     @model_validator(mode="after")
     def _default_dsn(self) -> Settings:

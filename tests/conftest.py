@@ -12,7 +12,6 @@ import itertools
 import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,12 +51,12 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
 
 
-@pytest.fixture
-def settings(stack: None, chdb_dir: Path, tmp_path: Path) -> Iterator[Settings]:
+def isolated_settings(var_dir: Path, chdb_dir: Path) -> Settings:
+    """Settings no other test shares: topics, consumer group, Redis db, ClickHouse database, ports."""
     tag = uuid.uuid4().hex[:10]
     db = next(_redis_dbs)
     s = Settings(
-        var_dir=tmp_path / "var",
+        var_dir=var_dir,
         topic_prefix=f"test-{tag}.",
         worker_group=f"test-worker-{tag}",
         redis_url=f"redis://{REDIS[0]}:{REDIS[1]}/{db}",
@@ -70,4 +69,9 @@ def settings(stack: None, chdb_dir: Path, tmp_path: Path) -> Iterator[Settings]:
         edge_port=free_port(),
     )
     redis.Redis.from_url(s.redis_url).flushdb()
-    yield s
+    return s
+
+
+@pytest.fixture
+def settings(stack: None, chdb_dir: Path, tmp_path: Path) -> Settings:
+    return isolated_settings(tmp_path / "var", chdb_dir)

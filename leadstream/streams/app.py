@@ -12,6 +12,8 @@ from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.events import register_event_agent
+from leadstream.streams.matcher import register_call_matcher
+from leadstream.streams.sessions import register_session_scorer
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.web import register_web
 
@@ -40,8 +42,11 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     )
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     events_topic = app.topic(settings.topics.events, partitions=settings.topic_partitions, **raw)
+    updates_topic = app.topic(settings.topics.session_updates, partitions=settings.topic_partitions, **raw)
     sink = WarehouseSink(warehouse)
     register_event_agent(app, events_topic, sink, settings)
+    register_session_scorer(app, events_topic, updates_topic, sink, settings)
+    register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, settings)
     register_web(app, warehouse)
     return app
 

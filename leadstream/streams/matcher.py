@@ -1,0 +1,179 @@
+"""The call matcher: calls and session updates, both keyed by ``<site>:<fingerprint>``, meet
+in one agent (co-partitioned), which keeps the recent sessions of each key in a table.
+
+A call with no candidate yet waits a short grace period (its session's first events may
+still be in the scorer's batch); then it is matched, or answered ``unmatched``. The answer
+goes to the ``calls`` table and, through Redis, to the edge waiting for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+import faust
+import orjson
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+
+from leadstream.replies import post_reply
+from leadstream.schemas.calls import CallAnswer, CallRecord
+from leadstream.scoring.matching import best_match, remember_session
+from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
+from leadstream.settings import Settings
+from leadstream.streams.rows import ip_prefix
+from leadstream.streams.sink import WarehouseSink
+
+log = logging.getLogger(__name__)
+
+CALL_COLUMNS = (
+    "call_id",
+    "event_id",
+    "site_id",
+    "fingerprint",
+    "phone_number",
+    "phone_raw",
+    "action",
+    "url",
+    "gclid",
+    "wbraid",
+    "gbraid",
+    "received_at",
+    "status",
+    "session_id",
+    "lead_score",
+    "confidence",
+    "call_status",
+    "ip_prefix",
+    "version",
+)
+
+
+@dataclass
+class Pending:
+    event: faust.EventT
+    call: CallRecord
+    deadline: float
+
+
+def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer, list[object]]:
+    """The answer for a call given its key's recent sessions, and its warehouse row."""
+    match = best_match(sessions, site_id=call.site_id, fingerprint=call.fingerprint, at=call.received_at)
+    if match is None:
+        answer = CallAnswer(status="unmatched", call_id=call.call_id, session_id=None, lead_score=0)
+        conf, status, version = 0, "", 1
+    else:
+        answer = CallAnswer(
+            status="matched", call_id=call.call_id, session_id=match.session_id, lead_score=session_score(match)
+        )
+        conf, status, version = confidence(match, call.received_at), call_status(match, call.received_at), 2
+    clicks = call.click_ids
+    row = [
+        call.call_id,
+        call.event_id,
+        call.site_id,
+        call.fingerprint,
+        call.phone_number,
+        call.phone_raw,
+        call.action,
+        call.url or "",
+        clicks.get("gclid", ""),
+        clicks.get("wbraid", ""),
+        clicks.get("gbraid", ""),
+        call.received_at,
+        answer.status,
+        answer.session_id,
+        answer.lead_score or 0,
+        conf,
+        status,
+        ip_prefix(call.ip),
+        version,
+    ]
+    return answer, row
+
+
+def register_call_matcher(
+    app: faust.App, updates: str, calls: str, sink: WarehouseSink, settings: Settings
+) -> faust.Table:
+    table = app.Table(
+        "fingerprint_sessions",
+        default=None,
+        partitions=settings.topic_partitions,
+        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
+        use_partitioner=True,
+    )
+    channel = app.topic(updates, calls, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+    pending: list[Pending] = []
+    lock = asyncio.Lock()
+    streams: list[faust.StreamT] = []
+
+    def sessions_for(key: str) -> list[SessionState]:
+        return [SessionState.from_dict(d) for d in table.get(key) or []]
+
+    async def settle(force_all: bool = False) -> None:
+        """Answer the pending calls that now match, or whose grace has run out."""
+        nonlocal pending
+        now = time.monotonic()
+        done: list[tuple[Pending, CallAnswer, list[object]]] = []
+        waiting: list[Pending] = []
+        for p in pending:
+            answer, row = resolve(p.call, sessions_for(f"{p.call.site_id}:{p.call.fingerprint}"))
+            if answer.status == "matched" or now >= p.deadline or force_all:
+                done.append((p, answer, row))
+            else:
+                waiting.append(p)
+        pending = waiting
+        if not done:
+            return
+        token = "calls:" + ",".join(sorted(str(p.call.call_id) for p, _, _ in done))
+        await sink.write("calls", CALL_COLUMNS, [row for _, _, row in done], token)
+        for p, answer, _ in done:
+            try:
+                await post_reply(
+                    redis, settings.topic_prefix, "call", str(p.call.call_id), answer.model_dump(mode="json")
+                )
+            except Exception as exc:  # the edge answers 'queued'; the row is stored all the same
+                log.warning("could not post call reply: %r", exc)
+            await streams[0].ack(p.event)
+
+    @app.agent(channel, concurrency=1, name="match_calls")
+    async def match_calls(stream: faust.StreamT) -> None:
+        streams[:] = [stream]
+        async for batch in stream.noack_take(settings.sink_batch_rows, within=0.1):
+            async with lock:
+                for event in batch:
+                    msg = event.message
+                    if msg.topic == updates:
+                        remember(msg.key, msg.value)
+                        await stream.ack(event)
+                        continue
+                    try:
+                        call = CallRecord.model_validate_json(msg.value)
+                    except ValidationError:
+                        log.error("skipping malformed call at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+                        await stream.ack(event)
+                        continue
+                    pending.append(Pending(event, call, time.monotonic() + settings.match_grace_s))
+                await settle()
+
+    def remember(key: bytes | None, value: bytes) -> None:
+        if not key:
+            return
+        try:
+            state = SessionState.from_dict(orjson.loads(value))
+        except (ValueError, ValidationError):
+            log.error("skipping malformed session update for %r", key)
+            return
+        name = key.decode()
+        table[name] = [s.to_dict() for s in remember_session(sessions_for(name), state)]
+
+    @app.timer(interval=0.2)
+    async def settle_waiting_calls() -> None:
+        if pending:
+            async with lock:
+                await settle()
+
+    return table

@@ -1,0 +1,141 @@
+"""The session scorer: each tracking event updates its session's state (a Faust table,
+changelogged), the new states go to the ``sessions`` table, and every session with a
+fingerprint is re-published keyed by ``<site>:<fingerprint>`` for the call matcher.
+
+Exactly-once state under at-least-once delivery: each table entry remembers the offset of
+the last event it applied, so events re-delivered after a crash are not applied twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import faust
+import orjson
+from pydantic import ValidationError
+
+from leadstream.schemas.tracking import EventRecord
+from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
+from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
+from leadstream.settings import Settings
+from leadstream.streams.rows import dedup_token
+from leadstream.streams.sink import WarehouseSink
+
+log = logging.getLogger(__name__)
+
+SESSION_COLUMNS = (
+    "site_id",
+    "session_id",
+    "fingerprint",
+    "first_seen",
+    "last_seen",
+    "events",
+    "heartbeats",
+    "conversions",
+    "interactions",
+    "highest_event_score",
+    "score",
+    "confidence",
+    "has_click_id",
+    "gclid",
+    "wbraid",
+    "gbraid",
+    "source",
+    "medium",
+    "duration_sec",
+    "version",
+)
+
+
+def session_row(state: SessionState, version: int) -> list[object]:
+    clicks = state.click_ids
+    return [
+        state.site_id,
+        state.session_id,
+        state.fingerprint or "",
+        state.first_seen,
+        state.last_seen,
+        state.event_count,
+        state.heartbeats,
+        state.counts.get("conversion", 0),
+        state.counts.get("interaction", 0),
+        state.highest_event_score,
+        session_score(state),
+        confidence(state, state.last_seen),
+        int(state.has_click_id),
+        clicks.get("gclid", ""),
+        clicks.get("wbraid", ""),
+        clicks.get("gbraid", ""),
+        state.source,
+        state.medium,
+        state.duration_sec,
+        version,
+    ]
+
+
+def step(entry: dict[str, Any] | None, record: EventRecord, offset: int) -> tuple[dict[str, Any], bool]:
+    """Apply one event to a table entry. Returns the new entry and whether the state changed."""
+    entry = entry or {"state": None, "offset": -1, "marks": {}}
+    if offset <= entry["offset"]:
+        return entry, False  # already applied before a restart
+    at = record.received_at
+    key = duplicate_key(record.site_id, record.session_id, record.category, record.action, record.label, record.url)
+    marks: dict[str, str] = entry["marks"]
+    last = datetime.fromisoformat(marks[key]) if key in marks else None
+    if is_duplicate(last, at):
+        return {**entry, "offset": offset}, False
+    horizon = at - DEDUP_WINDOW - timedelta(seconds=1)
+    marks = {k: v for k, v in marks.items() if datetime.fromisoformat(v) >= horizon}
+    marks[key] = counted_mark(last, at).isoformat()
+    state = SessionState.from_dict(entry["state"]) if entry["state"] else None
+    state = apply_event(state, record)
+    return {"state": state.to_dict(), "offset": offset, "marks": marks}, True
+
+
+def register_session_scorer(
+    app: faust.App, events: faust.TopicT, updates: faust.TopicT, sink: WarehouseSink, settings: Settings
+) -> faust.Table:
+    # Raw string keys with the producer's partitioner: the changelog partition of a session is
+    # the partition its events arrive on, so recovery puts state where the stream is.
+    table = app.Table(
+        "sessions",
+        default=None,
+        partitions=settings.topic_partitions,
+        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
+        use_partitioner=True,
+    )
+
+    @app.agent(events, concurrency=1, name="score_sessions")
+    async def score_sessions(stream: faust.StreamT) -> None:
+        async for batch in stream.noack_take(settings.sink_batch_rows, within=settings.sink_flush_s):
+            touched: dict[str, tuple[SessionState, int]] = {}
+            spans: dict[int, tuple[int, int]] = {}
+            for event in batch:
+                msg = event.message
+                lo, hi = spans.get(msg.partition, (msg.offset, msg.offset))
+                spans[msg.partition] = (min(lo, msg.offset), max(hi, msg.offset))
+                try:
+                    record = EventRecord.model_validate_json(msg.value)
+                except ValidationError:
+                    continue  # store_events reports malformed records
+                sid = str(record.session_id)
+                entry, changed = step(table.get(sid), record, msg.offset)
+                table[sid] = entry
+                if changed:
+                    touched[sid] = (SessionState.from_dict(entry["state"]), msg.offset)
+            if touched:
+                rows = [session_row(state, version) for state, version in touched.values()]
+                await sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(events.get_topic_name(), spans))
+                sends = [
+                    await updates.send(key=f"{s.site_id}:{s.fingerprint}".encode(), value=orjson.dumps(s.to_dict()))
+                    for s, _ in touched.values()
+                    if s.fingerprint
+                ]
+                for fut in sends:
+                    await fut  # the matcher must see the update before these offsets commit
+            for event in batch:
+                await stream.ack(event)
+
+    return table

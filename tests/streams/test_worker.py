@@ -1,0 +1,134 @@
+"""The worker on the real stack: session scores and call matching (SPEC §3.2, §3.3, §4).
+
+One edge and one worker process serve the whole module; each test uses its own sessions and
+fingerprints. Answers come back through the real reply path (Kafka -> matcher -> Redis -> edge).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+
+from leadstream.settings import Settings
+from tests.conftest import isolated_settings
+from tests.processes import leadstream_process, run_cli
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+GCLID = "Cj0KCQiA-worker-1"
+
+
+@pytest.fixture(scope="module")
+def running(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, httpx.Client]]:
+    tmp = tmp_path_factory.mktemp("worker")
+    settings = isolated_settings(tmp / "var", tmp / "unused").model_copy(
+        update={"clickhouse_dsn": f"chdb://{tmp / 'warehouse'}", "call_reply_timeout_s": 5.0, "match_grace_s": 2.0}
+    )
+    run_cli(settings, "sites", "add", "site-a")
+    run_cli(settings, "sites", "add", "site-b")
+    edge_url = f"http://127.0.0.1:{settings.edge_port}"
+    with (
+        leadstream_process("worker", settings, f"{settings.worker_url}/leadstream/health", tmp / "worker.log"),
+        leadstream_process("edge", settings, f"{edge_url}/healthz", tmp / "edge.log"),
+        httpx.Client(base_url=edge_url, timeout=15) as http,
+    ):
+        yield settings, http
+
+
+def query(settings: Settings, sql: str) -> list[dict[str, object]]:
+    return orjson.loads(run_cli(settings, "query", "--format", "json", sql))
+
+
+def eventually(settings: Settings, sql: str, predicate: object, timeout_s: float = 30) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout_s
+    rows: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        rows = query(settings, sql)
+        if predicate(rows):  # type: ignore[operator]
+            return rows
+        time.sleep(0.5)
+    raise AssertionError(f"condition not met; last rows: {rows}")
+
+
+def track(http: httpx.Client, site: str, sid: str, fp: str, **kw: object) -> None:
+    body = {"s": site, "u": "https://shop.example/", "sid": sid, "meta": {"fp": fp, **kw.pop("meta", {})}, **kw}
+    assert http.post("/api/sync", json=body).status_code == 200
+
+
+def call(http: httpx.Client, site: str, fp: str) -> httpx.Response:
+    return http.post("/api/call-event", json={"site_id": site, "phone_number": "+15550100", "fingerprint": fp})
+
+
+def test_session_scores_and_matched_call(running: tuple[Settings, httpx.Client]) -> None:
+    settings, http = running
+    sid, fp = str(uuid.uuid4()), f"fp-{uuid.uuid4().hex[:8]}"
+    track(http, "site-a", sid, fp, ec="conversion", ea="form_submit", meta={"gclid": GCLID})  # event score 75
+    track(http, "site-a", sid, fp, ec="interaction", ea="view")  # event score 10
+    track(http, "site-a", sid, fp, ec="interaction", ea="view")  # same event within 5 s: counts once
+    # session: 20 (one conversion) + 5 (one interaction, the repeat suppressed) + min(40, 75) = 65
+    [row] = eventually(
+        settings,
+        f"SELECT score, events, conversions, interactions, has_click_id, source, medium "
+        f"FROM sessions_v WHERE session_id = '{sid}'",
+        lambda rows: rows and rows[0]["events"] == 2,
+    )
+    assert row == {
+        "score": 65,
+        "events": 2,
+        "conversions": 1,
+        "interactions": 1,
+        "has_click_id": 1,
+        "source": "google",
+        "medium": "cpc",
+    }
+
+    r = call(http, "site-a", fp)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "matched" and body["session_id"] == sid and body["lead_score"] == 65
+    [stored] = eventually(
+        settings,
+        f"SELECT status, session_id, lead_score, call_status FROM calls_v WHERE call_id = '{body['call_id']}'",
+        bool,
+    )
+    assert stored["status"] == "matched" and stored["lead_score"] == 65
+    assert stored["call_status"] == "suspicious"  # the session is younger than 120 s
+
+
+def test_call_arriving_before_its_session_is_processed_still_matches(running: tuple[Settings, httpx.Client]) -> None:
+    _, http = running
+    sid, fp = str(uuid.uuid4()), f"fp-{uuid.uuid4().hex[:8]}"
+    track(http, "site-a", sid, fp, ec="conversion", ea="phone_call")
+    r = call(http, "site-a", fp)  # at once: the scorer has not flushed the event yet
+    assert r.status_code == 200 and r.json()["status"] == "matched" and r.json()["session_id"] == sid
+
+
+def test_never_matches_another_sites_session(running: tuple[Settings, httpx.Client]) -> None:
+    settings, http = running
+    sid, fp = str(uuid.uuid4()), f"fp-{uuid.uuid4().hex[:8]}"
+    track(http, "site-a", sid, fp, ec="conversion")
+    eventually(settings, f"SELECT 1 FROM sessions_v WHERE session_id = '{sid}'", bool)
+    r = call(http, "site-b", fp)  # same fingerprint, other site
+    assert r.status_code == 200 and r.json() | {"call_id": None} == {
+        "status": "unmatched",
+        "call_id": None,
+        "session_id": None,
+        "lead_score": 0,
+    }
+
+
+def test_click_id_session_preferred(running: tuple[Settings, httpx.Client]) -> None:
+    settings, http = running
+    fp = f"fp-{uuid.uuid4().hex[:8]}"
+    with_click, without = str(uuid.uuid4()), str(uuid.uuid4())
+    track(http, "site-a", with_click, fp, meta={"gclid": GCLID})
+    track(http, "site-a", without, fp, ec="conversion")  # more recent, but no click id
+    eventually(
+        settings, f"SELECT count() AS n FROM sessions_v WHERE fingerprint = '{fp}'", lambda rows: rows[0]["n"] == 2
+    )
+    r = call(http, "site-a", fp)
+    assert r.json()["status"] == "matched" and r.json()["session_id"] == with_click
