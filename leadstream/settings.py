@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     worker_store: str = Field(default="memory://", description="Faust table store: memory:// or rocksdb://")
     sink_batch_rows: int = Field(default=5000, ge=1)
     sink_flush_s: float = Field(default=1.0, gt=0)
+    worker_session_timeout_s: float = Field(
+        default=10.0, gt=0, description="a worker that stops heartbeating loses its partitions after this long"
+    )
     match_grace_s: float = Field(default=1.5, ge=0, description="how long a call waits for its session's events")
 
     @model_validator(mode="after")

@@ -34,6 +34,8 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
+        broker_session_timeout=settings.worker_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.worker_session_timeout_s / 3),
         stream_buffer_maxsize=max(4096, settings.sink_batch_rows * 2),
         web_enabled=True,
         web_host=settings.worker_host,
