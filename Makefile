@@ -34,6 +34,11 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(VENV)/bin/pip install -q --no-deps -e .
 	@touch $(STAMP)
 
+bench: venv              ## benchmarks (see bench/README.md); BENCH_ARGS="--only edge" etc.
+	@LEADSTREAM_BENCH=1 dev/bootstrap.sh
+	@dev/stack.sh up
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
 lock: venv                ## re-pin the dependency tree after changing pyproject.toml
 	@{ echo '# The whole dependency tree, pinned (pip freeze of the dev venv). Regenerate with `make lock`.'; \
 	  $(VENV)/bin/pip freeze --exclude-editable | grep -v '^leadstream'; } > requirements.lock

@@ -1,0 +1,296 @@
+"""`make bench`: measure the edge and the worker against ceilings measured in the same run.
+
+  edge    /api/sync requests/s and latency, one uvicorn process, vs a bare ASGI app (wrk)
+  batch   /api/sync with 100 events per request: events/s
+  worker  events/s from a pre-filled topic into ClickHouse, vs a raw aiokafka consumer
+  memory  peak RSS of the edge and the worker
+
+Results: bench/results/<date>.json and .md. Needs the local stack (`make up`) and wrk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rich.console import Console
+from rich.progress import Progress
+
+from leadstream.settings import REPO_ROOT, Settings
+from tests.conftest import free_port
+from tests.processes import run_cli, settings_env, wait_http
+
+BENCH = REPO_ROOT / "bench"
+console = Console()
+
+
+def wrk(url: str, seconds: int, connections: int, batch: int = 0) -> dict[str, Any]:
+    env = {**os.environ, "BATCH": str(batch)}
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(BENCH / "sync.lua"), url],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
+    stats = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))  # type: ignore[union-attr]
+    stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
+    return stats
+
+
+def peak_rss_mb(pid: int) -> float:
+    for proc in [pid, *children(pid)]:
+        try:
+            text = Path(f"/proc/{proc}/status").read_text()
+        except OSError:
+            continue
+        if "python" in Path(f"/proc/{proc}/cmdline").read_text():
+            return int(re.search(r"VmHWM:\s+(\d+)", text).group(1)) / 1024  # type: ignore[union-attr]
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_http(health, 90, proc, log)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def bench_edge(settings: Settings, seconds: int, tmp: Path, progress: Progress) -> dict[str, Any]:
+    env = settings_env(settings.model_copy(update={"rate_sync_per_min": 10**9}))
+    task = progress.add_task("edge vs bare ASGI", total=3)
+    bare_port = free_port()
+    bare_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare_app:app",
+        "--port",
+        str(bare_port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    with process(bare_cmd, env, f"http://127.0.0.1:{bare_port}/", tmp / "bare.log"):
+        bare = wrk(f"http://127.0.0.1:{bare_port}/api/sync", seconds, 32)
+    progress.advance(task)
+    edge_url = f"http://127.0.0.1:{settings.edge_port}"
+    edge_cmd = [sys.executable, "-m", "leadstream", "edge"]
+    with process(edge_cmd, env, f"{edge_url}/healthz", tmp / "edge.log") as proc:
+        single = wrk(f"{edge_url}/api/sync", seconds, 32)
+        progress.advance(task)
+        batch = wrk(f"{edge_url}/api/sync", seconds, 8, batch=100)
+        progress.advance(task)
+        rss = peak_rss_mb(proc.pid)
+    return {
+        "bare_rps": round(bare["rps"]),
+        "edge_rps": round(single["rps"]),
+        "ratio": round(single["rps"] / bare["rps"], 3),
+        "edge_p50_ms": single["p50_us"] / 1000,
+        "edge_p99_ms": single["p99_us"] / 1000,
+        "bare_p50_ms": bare["p50_us"] / 1000,
+        "bare_p99_ms": bare["p99_us"] / 1000,
+        "edge_errors": single["errors_status"] + single["errors_connect"] + single["errors_timeout"],
+        "batch_events_per_s": round(batch["rps"] * 100),
+        "edge_peak_rss_mb": round(rss, 1),
+    }
+
+
+async def fill_topic(settings: Settings, n: int, progress: Progress) -> None:
+    task = progress.add_task(f"fill topic with {n:,} events", total=n)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=20,
+        max_batch_size=1 << 20,
+        enable_idempotence=True,
+    )
+    await producer.start()
+    now = datetime.now(UTC).isoformat()
+    sessions = [str(uuid.uuid4()) for _ in range(10_000)]
+    try:
+        for start in range(0, n, 5000):
+            futures = []
+            for i in range(start, min(n, start + 5000)):
+                sid = sessions[i % len(sessions)]
+                record = {
+                    "event_id": str(uuid.uuid4()),
+                    "received_at": now,
+                    "site_id": "bench",
+                    "session_id": sid,
+                    "session_month": now[:8] + "01",
+                    "url": f"https://shop.example/p/{i % 500}",
+                    "category": "interaction",
+                    "action": "view",
+                    "score": 10,
+                    "fingerprint": f"fp-{sid[:8]}",
+                    "click_ids": {},
+                    "meta": {},
+                    "ip": "203.0.113.7",
+                    "user_agent": "bench",
+                }
+                futures.append(
+                    await producer.send(settings.topics.events, json.dumps(record).encode(), key=sid.encode())
+                )
+            await asyncio.gather(*futures)
+            progress.update(task, completed=min(n, start + 5000))
+    finally:
+        await producer.stop()
+
+
+async def raw_consume(settings: Settings, n: int) -> float:
+    consumer = AIOKafkaConsumer(
+        settings.topics.events,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=f"bench-raw-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 << 20,
+        fetch_max_bytes=64 << 20,
+    )
+    await consumer.start()
+    seen, started = 0, time.perf_counter()
+    try:
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for records in batches.values():
+                for record in records:
+                    json.loads(record.value)  # the least a consumer must do with a record
+                seen += sum(len(r) for r in batches.values())
+    finally:
+        await consumer.stop()
+    return n / (time.perf_counter() - started)
+
+
+def bench_worker(settings: Settings, n: int, tmp: Path, progress: Progress) -> dict[str, Any]:
+    asyncio.run(fill_topic(settings, n, progress))
+    task = progress.add_task("raw aiokafka consumer", total=None)
+    raw_rate = asyncio.run(raw_consume(settings, n))
+    progress.update(task, total=1, completed=1)
+    task = progress.add_task("worker: topic -> ClickHouse", total=n)
+    env = settings_env(settings)
+    started = time.perf_counter()
+    with process(
+        [sys.executable, "-m", "leadstream", "worker"],
+        env,
+        f"{settings.worker_url}/leadstream/health",
+        tmp / "worker.log",
+    ) as proc:
+        stored = 0
+        while stored < n:
+            time.sleep(1)
+            out = httpx.post(
+                f"{settings.worker_url}/leadstream/query",
+                json={"sql": "SELECT count() FROM events WHERE site_id = 'bench'"},
+                timeout=60,
+            ).json()
+            stored = int(out["rows"][0][0])
+            progress.update(task, completed=stored)
+        elapsed = time.perf_counter() - started
+        rss = peak_rss_mb(proc.pid)
+    worker_rate = n / elapsed
+    return {
+        "events": n,
+        "raw_consumer_events_per_s": round(raw_rate),
+        "worker_events_per_s": round(worker_rate),
+        "ratio": round(worker_rate / raw_rate, 3),
+        "worker_peak_rss_mb": round(rss, 1),
+        "note": "worker time includes start-up, group join and table recovery",
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    e, w = result.get("edge"), result.get("worker")
+    lines = [
+        f"# Benchmark {result['date']}",
+        "",
+        f"Machine: {result['machine']}",
+        "",
+        "| figure | measured | ceiling (same run) | ratio |",
+        "|---|---|---|---|",
+    ]
+    if e:
+        lines += [
+            f"| edge /api/sync, 1 process | {e['edge_rps']:,} req/s (p50 {e['edge_p50_ms']:.1f} ms, "
+            f"p99 {e['edge_p99_ms']:.1f} ms) | bare ASGI {e['bare_rps']:,} req/s | {e['ratio']:.1%} |",
+            f"| edge batches of 100 | {e['batch_events_per_s']:,} events/s | | |",
+            f"| edge peak RSS | {e['edge_peak_rss_mb']} MB | | |",
+        ]
+    if w:
+        lines += [
+            f"| worker, {w['events']:,} events into ClickHouse | {w['worker_events_per_s']:,} events/s | raw aiokafka "
+            f"consumer {w['raw_consumer_events_per_s']:,} events/s | {w['ratio']:.1%} |",
+            f"| worker peak RSS | {w['worker_peak_rss_mb']} MB | | |",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=15, help="wrk duration per run")
+    parser.add_argument("--events", type=int, default=1_000_000, help="events pre-filled for the worker run")
+    parser.add_argument("--only", choices=["edge", "worker"], help="run one benchmark")
+    args = parser.parse_args()
+    if not shutil.which("wrk") and args.only != "worker":
+        sys.exit("wrk not found: apt-get install wrk (make bench installs it)")
+    tmp = REPO_ROOT / "var" / "bench" / uuid.uuid4().hex[:8]
+    tmp.mkdir(parents=True)
+    tag = tmp.name
+    settings = Settings(
+        topic_prefix=f"bench-{tag}.",
+        worker_group=f"bench-{tag}",
+        var_dir=tmp,
+        clickhouse_dsn=f"chdb://{tmp / 'warehouse'}",
+        redis_url="redis://127.0.0.1:6379/15",
+        edge_port=free_port(),
+        worker_port=free_port(),
+    )
+    run_cli(settings, "sites", "add", "bench")
+    result: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+    with Progress(console=console) as progress:
+        if args.only in (None, "edge"):
+            result["edge"] = bench_edge(settings, args.seconds, tmp, progress)
+        if args.only in (None, "worker"):
+            result["worker"] = bench_worker(settings, args.events, tmp, progress)
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    stem = result["date"][:10] + (f"-{args.only}" if args.only else "")
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(markdown(result))
+    console.print(markdown(result))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
