@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leadstream.broker import Publisher
 from leadstream.ingest.cors import CorsPolicy
 from leadstream.ingest.ratelimit import RateLimiter
+from leadstream.publisher import Publisher
 from leadstream.replies import ReplyHub
 from leadstream.settings import Settings
 from leadstream.site_registry import SiteRegistry
