@@ -72,4 +72,5 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         # co-partitioned with calls: same key (<site>:<fingerprint>), same partition count
         TopicSpec(t.session_updates, settings.topic_partitions),
         TopicSpec(t.sites, 1, {"cleanup.policy": "compact"}),
+        TopicSpec(t.dead_letters, 1, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
     ]

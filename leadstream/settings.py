@@ -23,6 +23,7 @@ class Topics:
         self.sites = f"{prefix}sites"
         self.calls = f"{prefix}calls"
         self.session_updates = f"{prefix}session-updates"
+        self.dead_letters = f"{prefix}dead-letters"
 
 
 class Settings(BaseSettings):

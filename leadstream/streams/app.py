@@ -11,10 +11,11 @@ from leadstream.broker import core_topics, ensure_topics
 from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.events import register_event_agent
+from leadstream.streams.copies import copy_specs
 from leadstream.streams.matcher import register_call_matcher
 from leadstream.streams.sessions import register_session_scorer
 from leadstream.streams.sink import WarehouseSink
+from leadstream.streams.table_sink import TableSink
 from leadstream.streams.web import register_web
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,8 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     events_topic = app.topic(settings.topics.events, partitions=settings.topic_partitions, **raw)
     updates_topic = app.topic(settings.topics.session_updates, partitions=settings.topic_partitions, **raw)
     sink = WarehouseSink(warehouse)
-    register_event_agent(app, events_topic, sink, settings)
+    for spec in copy_specs(settings):
+        app.task(TableSink(spec, settings, warehouse, sink).run)
     register_session_scorer(app, events_topic, updates_topic, sink, settings)
     register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, settings)
     register_web(app, warehouse)
@@ -69,6 +71,14 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
 
     warehouse = prepare(settings)
     app = create_worker_app(settings, warehouse)
+    level = logging.getLevelName(loglevel.upper())
+
+    @app.task
+    async def set_root_log_level() -> None:
+        # mode's logging setup leaves the root logger at DEBUG and filters in the handler, so
+        # every library debug call (aiokafka logs several per produce) still builds a record.
+        logging.getLogger().setLevel(level)
+
     try:
         Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
     finally:

@@ -1,4 +1,7 @@
-"""Kafka records -> warehouse rows. Pure functions, unit-tested without I/O."""
+"""Kafka records -> warehouse rows. Pure functions, unit-tested without I/O.
+
+Row lists leave out ``kafka_partition`` and ``kafka_offset``: the table sink appends them.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +30,6 @@ EVENT_COLUMNS = (
     "score",
     "ip_prefix",
     "user_agent",
-    "kafka_partition",
-    "kafka_offset",
 )
 
 
@@ -44,7 +45,7 @@ def ip_prefix(ip: str | None) -> str:
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
 
 
-def event_row(record: EventRecord, partition: int, offset: int) -> list[object]:
+def event_row(record: EventRecord) -> list[object]:
     clicks = record.click_ids
     return [
         record.event_id,
@@ -67,8 +68,6 @@ def event_row(record: EventRecord, partition: int, offset: int) -> list[object]:
         record.score,
         ip_prefix(record.ip),
         record.user_agent or "",
-        partition,
-        offset,
     ]
 
 

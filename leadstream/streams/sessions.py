@@ -4,11 +4,13 @@ fingerprint is re-published keyed by ``<site>:<fingerprint>`` for the call match
 
 Exactly-once state under at-least-once delivery: each table entry remembers the offset of
 the last event it applied, so events re-delivered after a crash are not applied twice.
+A batch is applied in memory and each touched session written to the table once.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -75,23 +77,42 @@ def session_row(state: SessionState, version: int) -> list[object]:
     ]
 
 
-def step(entry: dict[str, Any] | None, record: EventRecord, offset: int) -> tuple[dict[str, Any], bool]:
-    """Apply one event to a table entry. Returns the new entry and whether the state changed."""
-    entry = entry or {"state": None, "offset": -1, "marks": {}}
-    if offset <= entry["offset"]:
-        return entry, False  # already applied before a restart
-    at = record.received_at
-    key = duplicate_key(record.site_id, record.session_id, record.category, record.action, record.label, record.url)
-    marks: dict[str, str] = entry["marks"]
-    last = datetime.fromisoformat(marks[key]) if key in marks else None
-    if is_duplicate(last, at):
-        return {**entry, "offset": offset}, False
-    horizon = at - DEDUP_WINDOW - timedelta(seconds=1)
-    marks = {k: v for k, v in marks.items() if datetime.fromisoformat(v) >= horizon}
-    marks[key] = counted_mark(last, at).isoformat()
-    state = SessionState.from_dict(entry["state"]) if entry["state"] else None
-    state = apply_event(state, record)
-    return {"state": state.to_dict(), "offset": offset, "marks": marks}, True
+@dataclass
+class Working:
+    """A session's table entry while a batch is applied to it."""
+
+    state: SessionState | None = None
+    offset: int = -1  # the last event applied (exactly-once guard)
+    marks: dict[str, datetime] = field(default_factory=dict)  # dedup key -> last counted at
+    changed: bool = False
+
+    @classmethod
+    def load(cls, entry: dict[str, Any] | None) -> Working:
+        if not entry:
+            return cls()
+        state = SessionState.from_dict(entry["state"]) if entry.get("state") else None
+        marks = {k: datetime.fromisoformat(v) for k, v in entry.get("marks", {}).items()}
+        return cls(state, entry.get("offset", -1), marks)
+
+    def dump(self) -> dict[str, Any]:
+        state = self.state.to_dict() if self.state else None
+        return {"state": state, "offset": self.offset, "marks": {k: v.isoformat() for k, v in self.marks.items()}}
+
+    def apply(self, record: EventRecord, offset: int) -> None:
+        """Apply one event unless it was applied before (re-delivery) or repeats within 5 s."""
+        if offset <= self.offset:
+            return
+        self.offset = offset
+        at = record.received_at
+        key = duplicate_key(record.site_id, record.session_id, record.category, record.action, record.label, record.url)
+        last = self.marks.get(key)
+        if is_duplicate(last, at):
+            return
+        horizon = at - DEDUP_WINDOW - timedelta(seconds=1)
+        self.marks = {k: v for k, v in self.marks.items() if v >= horizon}
+        self.marks[key] = counted_mark(last, at)
+        self.state = apply_event(self.state, record)
+        self.changed = True
 
 
 def register_session_scorer(
@@ -110,7 +131,7 @@ def register_session_scorer(
     @app.agent(events, concurrency=1, name="score_sessions")
     async def score_sessions(stream: faust.StreamT) -> None:
         async for batch in stream.noack_take(settings.sink_batch_rows, within=settings.sink_flush_s):
-            touched: dict[str, tuple[SessionState, int]] = {}
+            work: dict[str, Working] = {}
             spans: dict[int, tuple[int, int]] = {}
             for event in batch:
                 msg = event.message
@@ -121,10 +142,14 @@ def register_session_scorer(
                 except ValidationError:
                     continue  # store_events reports malformed records
                 sid = str(record.session_id)
-                entry, changed = step(table.get(sid), record, msg.offset)
-                table[sid] = entry
-                if changed:
-                    touched[sid] = (SessionState.from_dict(entry["state"]), msg.offset)
+                if sid not in work:
+                    work[sid] = Working.load(table.get(sid))
+                work[sid].apply(record, msg.offset)
+            touched = {}
+            for sid, working in work.items():
+                table[sid] = working.dump()  # one changelog record per session per batch
+                if working.changed and working.state is not None:
+                    touched[sid] = (working.state, working.offset)
             if touched:
                 rows = [session_row(state, version) for state, version in touched.values()]
                 await sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(events.get_topic_name(), spans))

@@ -65,18 +65,22 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
         with leadstream_process("worker", settings, health, tmp_path / "worker2.log"):
             deadline = time.monotonic() + 120
             stored = -1
+            in_sessions = -1
             while time.monotonic() < deadline:
                 stored = count(settings, "SELECT count() AS n FROM events_v WHERE site_id = 'kill-site'")
-                if stored >= len(acked):
+                in_sessions = count(settings, "SELECT sum(events) AS n FROM sessions_v WHERE site_id = 'kill-site'")
+                if stored >= len(acked) and in_sessions >= len(acked):
                     break
                 time.sleep(1)
             distinct = count(settings, "SELECT uniqExact(url) AS n FROM events_v WHERE site_id = 'kill-site'")
             raw = count(settings, "SELECT count() AS n FROM events WHERE site_id = 'kill-site'")
-            in_sessions = count(settings, "SELECT sum(events) AS n FROM sessions_v WHERE site_id = 'kill-site'")
+            daily = count(settings, "SELECT sum(events) AS n FROM daily_site_stats_v WHERE site_id = 'kill-site'")
     print(
         f"\naccounting: acknowledged={len(acked)} stored(analyst view)={stored} distinct={distinct} "
-        f"raw rows={raw} (re-delivered={raw - stored}) session event counts={in_sessions}"
+        f"raw rows={raw} (duplicates inserted={raw - stored}) session event counts={in_sessions} "
+        f"daily stats events={daily}"
     )
     assert len(acked) > 500, "the load did not run"
     assert stored == distinct == len(acked)  # nothing lost, nothing doubled as analysts see it
     assert in_sessions == len(acked)  # session state applied each event exactly once
+    assert daily == len(acked)  # the materialised daily statistics count each event once

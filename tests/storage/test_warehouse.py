@@ -38,7 +38,7 @@ def rows(n: int) -> list[list[object]]:
             action="view",
             score=10,
         )
-        out.append(event_row(record, 0, i))
+        out.append(event_row(record))
     return out
 
 

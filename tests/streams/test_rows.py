@@ -33,8 +33,7 @@ def test_event_row_matches_columns() -> None:
         score=35,
         ip="10.1.2.3",
     )
-    row = dict(zip(EVENT_COLUMNS, event_row(record, 3, 42), strict=True))
+    row = dict(zip(EVENT_COLUMNS, event_row(record), strict=True))
     assert row["gclid"] == "G" * 12 and row["wbraid"] == ""
     assert row["ip_prefix"] == "10.1.2.0"
-    assert (row["kafka_partition"], row["kafka_offset"]) == (3, 42)
     assert row["label"] == "" and row["value"] is None

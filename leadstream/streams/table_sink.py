@@ -1,0 +1,190 @@
+"""Topic -> ClickHouse table, a Kafka batch at a time, exactly once.
+
+For stateless bulk copies (raw events, dead letters) the Faust stream machinery costs far
+more per record than the copy itself, so these sinks use a plain consumer group:
+
+1. poll until ``sink_batch_rows`` records or ``sink_flush_s`` have gathered;
+2. drop records at or below the partition's high-water mark: the highest offset the table
+   already holds for that partition (read from the table when the partition is assigned,
+   kept up to date after each insert), so re-delivery after a crash or rebalance inserts
+   nothing twice, and materialised views on the table count each record once;
+3. insert the rest as one block (dedup token = topic/partition/offset ranges, so a retried
+   insert whose first attempt landed is dropped by ClickHouse);
+4. records that cannot be converted go to the dead-letter topic with the reason and their
+   source offset before anything is committed;
+5. commit the offsets.
+
+While the warehouse is down the insert retries with backoff and nothing is polled or
+committed: the sink pauses and catches up when ClickHouse is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from tenacity import AsyncRetrying, before_sleep_log, wait_exponential_jitter
+
+from leadstream.broker import new_producer
+from leadstream.settings import Settings
+from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.rows import dedup_token
+from leadstream.streams.sink import WarehouseSink
+
+log = logging.getLogger(__name__)
+
+
+class Poison(Exception):
+    """A record that can never be stored; ``reason`` goes with it to the dead-letter topic."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Convert = Callable[[ConsumerRecord], list[object]]
+
+
+@dataclass(frozen=True)
+class TableSinkSpec:
+    name: str  # stage name, also in dead-letter headers
+    topic: str
+    table: str
+    columns: Sequence[str]  # must end with kafka_partition, kafka_offset
+    convert: Convert  # record -> row (without the two offset columns); raises Poison
+
+
+class TableSink:
+    def __init__(self, spec: TableSinkSpec, settings: Settings, warehouse: Warehouse, sink: WarehouseSink) -> None:
+        self.spec = spec
+        self._settings = settings
+        self._warehouse = warehouse
+        self._sink = sink
+        self._marks: dict[int, int] = {}  # partition -> highest offset the table holds
+        self.stored = 0
+        self.dead = 0
+
+    async def run(self) -> None:
+        """Consume for as long as the worker runs; a lost broker or a failed step restarts it."""
+        delay = 1.0
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s sink failed; restarting in %.0fs", self.spec.name, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _consume(self) -> None:
+        s = self._settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=f"{s.worker_group}-{self.spec.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=s.sink_batch_rows,
+            max_partition_fetch_bytes=4 << 20,
+            # An insert may retry for as long as the warehouse is down; stay in the group meanwhile.
+            max_poll_interval_ms=24 * 3600 * 1000,
+            session_timeout_ms=int(s.worker_session_timeout_s * 1000),
+            heartbeat_interval_ms=int(min(3.0, s.worker_session_timeout_s / 3) * 1000),
+        )
+        consumer.subscribe([self.spec.topic], listener=_Marks(self))
+        dlq = new_producer(s)
+        await consumer.start()
+        await dlq.start()
+        try:
+            while True:
+                await self._one_batch(consumer, dlq)
+        finally:
+            await dlq.stop()
+            await consumer.stop()
+
+    async def load_marks(self, partitions: list[int]) -> None:
+        sql = (
+            f"SELECT kafka_partition, max(kafka_offset) FROM {self.spec.table} "
+            f"WHERE kafka_partition IN ({','.join(map(str, partitions)) or '0'}) GROUP BY kafka_partition"
+        )
+        async for attempt in AsyncRetrying(
+            wait=wait_exponential_jitter(initial=0.2, max=30),
+            reraise=True,
+            before_sleep=before_sleep_log(log, logging.WARNING),
+        ):
+            with attempt:
+                rows = await self._warehouse.call(lambda c: c.query(sql).result_rows)
+        self._marks.update({int(p): int(o) for p, o in rows})
+
+    async def _one_batch(self, consumer: AIOKafkaConsumer, dlq: object) -> None:
+        s = self._settings
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + s.sink_flush_s
+        while len(records) < s.sink_batch_rows:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            polled = await consumer.getmany(timeout_ms=int(left * 1000), max_records=s.sink_batch_rows - len(records))
+            for part in polled.values():
+                records.extend(part)
+        if not records:
+            return
+        rows, spans, dead = [], {}, []
+        for record in records:
+            if record.offset <= self._marks.get(record.partition, -1):
+                continue  # stored before a crash or rebalance
+            lo, hi = spans.get(record.partition, (record.offset, record.offset))
+            spans[record.partition] = (min(lo, record.offset), max(hi, record.offset))
+            try:
+                rows.append([*self.spec.convert(record), record.partition, record.offset])
+            except Poison as exc:
+                dead.append((record, exc.reason))
+        if dead:
+            await self._dead_letter(dlq, dead)
+        if rows:
+            await self._sink.write(self.spec.table, self.spec.columns, rows, dedup_token(self.spec.topic, spans))
+        for partition, (_, hi) in spans.items():
+            self._marks[partition] = max(self._marks.get(partition, -1), hi)
+        self.stored += len(rows)
+        await consumer.commit({TopicPartition(r.topic, r.partition): r.offset + 1 for r in records})
+
+    async def _dead_letter(self, dlq: object, dead: list[tuple[ConsumerRecord, str]]) -> None:
+        sends = []
+        for record, reason in dead:
+            log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+            headers = [
+                ("reason", reason[:2000].encode()),
+                ("stage", self.spec.name.encode()),
+                ("source_topic", record.topic.encode()),
+                ("source_partition", str(record.partition).encode()),
+                ("source_offset", str(record.offset).encode()),
+            ]
+            sends.append(
+                await dlq.send(
+                    self._settings.topics.dead_letters,
+                    record.value,
+                    key=record.key,  # type: ignore[attr-defined]
+                    headers=headers,
+                )
+            )
+        await asyncio.gather(*sends)  # durable before the source offsets are committed
+        self.dead += len(dead)
+
+
+class _Marks(ConsumerRebalanceListener):
+    """Reads the high-water marks of newly assigned partitions before their first batch."""
+
+    def __init__(self, sink: TableSink) -> None:
+        self._sink = sink
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        for tp in revoked:
+            self._sink._marks.pop(tp.partition, None)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._sink.load_marks([tp.partition for tp in assigned])

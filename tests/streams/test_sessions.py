@@ -1,0 +1,52 @@
+"""The scorer's per-session step: exactly-once under re-delivery, 5 s duplicate suppression."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from leadstream.schemas.tracking import EventRecord
+from leadstream.streams.sessions import Working, session_row
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+SID = uuid.uuid4()
+
+
+def record(seconds: float, action: str = "view", url: str = "https://x.example/") -> EventRecord:
+    return EventRecord(
+        event_id=uuid.uuid4(),
+        received_at=T0 + timedelta(seconds=seconds),
+        site_id="s",
+        session_id=SID,
+        session_month=date(2026, 11, 1),
+        url=url,
+        category="interaction",
+        action=action,
+        score=10,
+        fingerprint="fp",
+    )
+
+
+def test_redelivered_offsets_are_not_applied_twice() -> None:
+    w = Working()
+    w.apply(record(0), offset=10)
+    w.apply(record(10, url="https://x.example/2"), offset=11)
+    again = Working.load(w.dump())
+    again.apply(record(10, url="https://x.example/2"), offset=11)  # re-delivered after a crash
+    assert again.state is not None and again.state.event_count == 2 and not again.changed
+
+
+def test_same_event_within_5s_counts_once_and_after_5s_again() -> None:
+    w = Working()
+    w.apply(record(0), offset=1)
+    w.apply(record(4), offset=2)
+    assert w.state is not None and w.state.event_count == 1
+    w.apply(record(10), offset=3)
+    assert w.state.event_count == 2
+
+
+def test_round_trip_and_row() -> None:
+    w = Working()
+    w.apply(record(0, action="click"), offset=5)
+    loaded = Working.load(w.dump())
+    assert loaded.state == w.state and loaded.offset == 5 and loaded.marks == w.marks
+    row = session_row(loaded.state, 5)  # type: ignore[arg-type]
+    assert row[0] == "s" and row[-1] == 5
