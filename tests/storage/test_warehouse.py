@@ -26,7 +26,7 @@ def warehouse(settings: Settings) -> Iterator[Warehouse]:
 def rows(n: int) -> list[list[object]]:
     now = datetime.now(UTC)
     out = []
-    for i in range(n):
+    for _ in range(n):
         record = EventRecord(
             event_id=uuid.uuid4(),
             received_at=now,
