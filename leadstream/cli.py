@@ -20,6 +20,8 @@ from leadstream.settings import get_settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__)
 sites_app = typer.Typer(no_args_is_help=True, help="Manage tracked sites (the registry topic).")
 app.add_typer(sites_app, name="sites")
+dlq_app = typer.Typer(no_args_is_help=True, help="Inspect and replay dead letters.")
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 err = Console(stderr=True)
 
@@ -133,18 +135,7 @@ def query(
         result = analyst_query(get_settings(), sql)
     except (QueryError, WarehouseLocked) as exc:
         raise _fail(str(exc)) from None
-    if fmt == "json":
-        rows = [dict(zip(result.columns, r, strict=True)) for r in result.rows]
-        sys.stdout.write(orjson.dumps(rows, default=str).decode() + "\n")
-    elif fmt == "tsv":
-        sys.stdout.write("\t".join(result.columns) + "\n")
-        for r in result.rows:
-            sys.stdout.write("\t".join("" if v is None else str(v) for v in r) + "\n")
-    else:
-        table = Table(*result.columns)
-        for r in result.rows:
-            table.add_row(*("NULL" if v is None else str(v) for v in r))
-        console.print(table)
+    _print_result(result, fmt)
 
 
 def _site_command(public_id: str, update: dict[str, object], must_exist: bool) -> None:
@@ -215,6 +206,60 @@ def sites_list() -> None:
             site.updated_at.isoformat(timespec="seconds"),
         )
     console.print(table)
+
+
+def _print_result(result: object, fmt: str) -> None:
+    columns, rows = result.columns, result.rows  # type: ignore[attr-defined]
+    if fmt == "json":
+        records = [dict(zip(columns, r, strict=True)) for r in rows]
+        sys.stdout.write(orjson.dumps(records, default=str).decode() + "\n")
+    elif fmt == "tsv":
+        sys.stdout.write("\t".join(columns) + "\n")
+        for r in rows:
+            sys.stdout.write("\t".join("" if v is None else str(v) for v in r) + "\n")
+    else:
+        table = Table(*columns)
+        for r in rows:
+            table.add_row(*("NULL" if v is None else str(v) for v in r))
+        console.print(table)
+
+
+@dlq_app.command("list")
+def dlq_list(
+    stage: Annotated[str | None, typer.Option(help="only this stage, e.g. events")] = None,
+    limit: Annotated[int, typer.Option(help="newest first, at most this many")] = 50,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | tsv")] = "table",
+) -> None:
+    """List dead letters: where they came from and why they failed."""
+    from leadstream.dead_letters import list_dead_letters
+    from leadstream.storage.analyst import QueryError
+
+    try:
+        _print_result(list_dead_letters(get_settings(), stage, limit), fmt)
+    except (QueryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    stage: Annotated[str | None, typer.Option(help="only this stage, e.g. events")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 10_000,
+) -> None:
+    """Publish dead letters to their source topics again (after a fix)."""
+    from rich.progress import Progress
+
+    from leadstream.dead_letters import replay_dead_letters
+    from leadstream.storage.analyst import QueryError
+
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("replaying", total=None)
+        try:
+            n = asyncio.run(
+                replay_dead_letters(get_settings(), stage, limit, lambda i: progress.update(task, completed=i))
+            )
+        except (QueryError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+    console.print(f"replayed {n} dead letter(s)")
 
 
 def main() -> None:

@@ -6,9 +6,11 @@ fingerprints. Answers come back through the real reply path (Kafka -> matcher ->
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import orjson
@@ -132,3 +134,70 @@ def test_click_id_session_preferred(running: tuple[Settings, httpx.Client]) -> N
     )
     r = call(http, "site-a", fp)
     assert r.json()["status"] == "matched" and r.json()["session_id"] == with_click
+
+
+def test_poison_record_is_dead_lettered_and_the_stream_goes_on(running: tuple[Settings, httpx.Client]) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    settings, http = running
+
+    async def produce_poison() -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            meta = await producer.send_and_wait(settings.topics.events, b'{"not": "an event"}', key=b"poison-key")
+        finally:
+            await producer.stop()
+        return int(meta.offset)
+
+    offset = asyncio.run(produce_poison())
+    sid = str(uuid.uuid4())
+    track(http, "site-a", sid, "fp-after-poison")  # an ordinary event after it
+    [dead] = eventually(
+        settings, "SELECT stage, source_offset, reason, key FROM dead_letters_v WHERE key = 'poison-key'", bool
+    )
+    assert dead["stage"] == "events" and dead["source_offset"] == offset and "invalid" in str(dead["reason"])
+    eventually(settings, f"SELECT 1 FROM events_v WHERE session_id = '{sid}'", bool)  # the stream went on
+
+    listed = orjson.loads(run_cli(settings, "dlq", "list", "--stage", "events", "--format", "json"))
+    assert any(row["source_offset"] == offset for row in listed)
+    assert "replayed 1" in run_cli(settings, "dlq", "replay", "--stage", "events")
+    # still poison: it comes back as a new dead letter from its new offset
+    eventually(
+        settings, "SELECT count() AS n FROM dead_letters_v WHERE key = 'poison-key'", lambda rows: rows[0]["n"] == 2
+    )
+
+
+def test_daily_site_stats(running: tuple[Settings, httpx.Client]) -> None:
+    settings, http = running
+    sid, fp = str(uuid.uuid4()), f"fp-{uuid.uuid4().hex[:8]}"
+    before = query(
+        settings, "SELECT sum(events) AS e, sum(conversions) AS c FROM daily_site_stats_v WHERE site_id = 'site-b'"
+    )[0]
+    track(http, "site-b", sid, fp, ec="conversion", ea="form_submit")
+    track(http, "site-b", sid, fp, ea="click")
+    [row] = eventually(
+        settings,
+        "SELECT sum(events) AS e, sum(conversions) AS c FROM daily_site_stats_v WHERE site_id = 'site-b'",
+        lambda rows: rows[0]["e"] == (before["e"] or 0) + 2,
+    )
+    assert row["c"] == (before["c"] or 0) + 1
+
+
+def test_the_analysts_first_ten_queries_run_on_real_data(running: tuple[Settings, httpx.Client]) -> None:
+
+    settings, http = running
+    sid, fp = str(uuid.uuid4()), f"fp-{uuid.uuid4().hex[:8]}"
+    track(http, "site-a", sid, fp, ec="conversion", ea="form_submit", meta={"gclid": GCLID, "utm_source": "ads"})
+    eventually(settings, f"SELECT 1 FROM sessions_v WHERE session_id = '{sid}'", bool)
+    assert call(http, "site-a", fp).json()["status"] == "matched"
+    eventually(settings, "SELECT count() AS n FROM calls_v WHERE site_id = 'site-a'", lambda r: r[0]["n"] > 0)
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "analysts.md").read_text()
+    queries = re.findall(r"```sql\n(.*?)```", doc, re.S)
+    assert len(queries) == 10
+    for sql in queries:
+        rows = query(settings, sql.replace("'demo'", "'site-a'"))
+        assert rows, f"no rows for:\n{sql}"
