@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from leadstream.salesos.stages import STAGES as OS_STAGES
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,4 +74,8 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.session_updates, settings.topic_partitions),
         TopicSpec(t.sites, 1, {"cleanup.policy": "compact"}),
         TopicSpec(t.dead_letters, 1, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
+        TopicSpec(t.os_companies, settings.topic_partitions),
+        TopicSpec(t.os_signals, settings.topic_partitions),
+        TopicSpec(t.os_runs, settings.topic_partitions),
+        *(TopicSpec(t.os_stage(stage), settings.topic_partitions) for stage in OS_STAGES),
     ]

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from leadstream import __version__
+from leadstream.api import routes as os_routes
 from leadstream.http import JSONResponse
 from leadstream.ingest.asgi import EdgeApp
 from leadstream.ingest.cors import VaryOriginMiddleware
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> EdgeApp:
 
     api = FastAPI(title="leadstream edge", version=__version__, default_response_class=JSONResponse, lifespan=lifespan)
     add_tracking_docs(api)
+    api.include_router(os_routes.router)
     api.add_middleware(VaryOriginMiddleware)
 
     @api.exception_handler(Exception)

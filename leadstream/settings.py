@@ -24,6 +24,14 @@ class Topics:
         self.calls = f"{prefix}calls"
         self.session_updates = f"{prefix}session-updates"
         self.dead_letters = f"{prefix}dead-letters"
+        self.os_companies = f"{prefix}os.companies"
+        self.os_signals = f"{prefix}os.signals"
+        self.os_runs = f"{prefix}os.runs"
+        self._prefix = prefix
+
+    def os_stage(self, stage: str) -> str:
+        """One topic per sales-OS stage: the chain's links."""
+        return f"{self._prefix}os.stage.{stage}"
 
 
 class Settings(BaseSettings):
@@ -57,6 +65,18 @@ class Settings(BaseSettings):
     rate_call_per_min: int = Field(default=150, ge=1, description="/api/call-event requests per (site, IP)")
     rate_call_fp_per_min: int = Field(default=20, ge=1, description="/api/call-event per (site, fingerprint)")
     call_reply_timeout_s: float = Field(default=2.0, gt=0, description="wait for the matcher, then 202 queued")
+
+    # --- sales OS ---------------------------------------------------------------------------
+    os_tokens: str = Field(
+        default="{}",
+        description='JSON: token -> tenants it may act for, e.g. {"s3cret": ["acme", "globex"]} or {"s3cret": ["*"]}',
+    )
+    os_reply_timeout_s: float = Field(default=5.0, gt=0, description="wait for the stage chain, then fallback")
+    os_pipeline_timeout_s: float = Field(default=10.0, gt=0)
+    apollo_api_key: str | None = None
+    apollo_base_url: str = "https://api.apollo.io"
+    linkedin_api_token: str | None = None
+    linkedin_base_url: str = "https://api.linkedin.com"
 
     # --- worker -----------------------------------------------------------------------------
     worker_group: str = "leadstream-worker"

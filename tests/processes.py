@@ -19,7 +19,8 @@ from leadstream.settings import Settings
 def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSTREAM_")}
     for name, value in settings.model_dump().items():
-        env[f"LEADSTREAM_{name.upper()}"] = str(value)
+        if value is not None:
+            env[f"LEADSTREAM_{name.upper()}"] = str(value)
     return env
 
 

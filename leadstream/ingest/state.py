@@ -1,14 +1,16 @@
 """What the edge holds for its lifetime: the Kafka publisher, the site registry, CORS policy,
-rate limiter and the reply hub. Built and started once per process."""
+rate limiter, reply hub, OS token table and circuit breakers. Built and started once per process."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leadstream.api.auth import TokenTable
 from leadstream.ingest.cors import CorsPolicy
 from leadstream.ingest.ratelimit import RateLimiter
 from leadstream.publisher import Publisher
 from leadstream.replies import ReplyHub
+from leadstream.salesos.breaker import BREAKER_POLICIES, CircuitBreaker
 from leadstream.settings import Settings
 from leadstream.site_registry import SiteRegistry
 
@@ -21,6 +23,8 @@ class EdgeState:
     cors: CorsPolicy
     limiter: RateLimiter
     replies: ReplyHub
+    os_auth: TokenTable
+    breakers: dict[str, CircuitBreaker]
 
     @classmethod
     def build(cls, settings: Settings) -> EdgeState:
@@ -32,6 +36,8 @@ class EdgeState:
             cors=CorsPolicy(sites, settings.global_origins),
             limiter=RateLimiter(settings.redis_url),
             replies=ReplyHub(settings.redis_url, namespace=settings.topic_prefix),
+            os_auth=TokenTable(settings.os_tokens),
+            breakers={name: policy.breaker(name=name) for name, policy in BREAKER_POLICIES.items()},
         )
 
     async def start(self) -> None:

@@ -89,16 +89,16 @@ class Warehouse:
         settings = {"insert_deduplication_token": token, "insert_deduplicate": 1}
         await self.call(lambda c: c.insert(table, rows, column_names=list(columns), settings=settings))
 
-    def _read(self, sql: str) -> QueryResult:
+    def _read(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         if self._reader is None:
             raise RuntimeError("warehouse is not open")
-        result = self._reader.query(sql)
+        result = self._reader.query(sql, parameters=parameters)
         return QueryResult(result.column_names, result.result_rows)
 
     def read_sync(self, sql: str) -> QueryResult:
         """Run analyst SQL on the read-only handle (blocking)."""
         return self._executor.submit(self._read, sql).result()
 
-    async def read(self, sql: str) -> QueryResult:
-        """Run analyst SQL on the read-only handle."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._read, sql)
+    async def read(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        """Run SQL on the read-only handle; ``{name:Type}`` placeholders bind ``parameters``."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._read, sql, parameters)

@@ -13,6 +13,7 @@ from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.copies import copy_specs
 from leadstream.streams.matcher import register_call_matcher
+from leadstream.streams.os_chain import register_os_chain
 from leadstream.streams.sessions import register_session_scorer
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.table_sink import TableSink
@@ -51,6 +52,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
         app.task(TableSink(spec, settings, warehouse, sink).run)
     register_session_scorer(app, events_topic, updates_topic, sink, settings)
     register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, settings)
+    register_os_chain(app, settings, warehouse)
     register_web(app, warehouse)
     return app
 

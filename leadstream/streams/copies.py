@@ -4,10 +4,13 @@ record becomes a row (or a dead letter)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
+from leadstream.schemas.os import OSCompany, OSSignal
 from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
@@ -26,6 +29,45 @@ DEAD_LETTER_COLUMNS = (
     "failed_at",
 )
 SITE_COLUMNS = ("public_id", "name", "origins", "signed", "active", "updated_at")
+COMPANY_COLUMNS = (
+    "tenant_id",
+    "company_id",
+    "name",
+    "domain",
+    "industry",
+    "size",
+    "linkedin_url",
+    "location",
+    "data",
+    "loaded_at",
+)
+SIGNAL_COLUMNS = (
+    "tenant_id",
+    "signal_id",
+    "company_id",
+    "type",
+    "source",
+    "evidence",
+    "confidence",
+    "date",
+    "data",
+    "loaded_at",
+)
+RUN_COLUMNS = (
+    "run_id",
+    "tenant_id",
+    "user_id",
+    "request_id",
+    "client",
+    "endpoint",
+    "mode",
+    "status",
+    "inputs",
+    "outputs",
+    "started_at",
+    "finished_at",
+    "execution_ms",
+)
 
 
 def _poison(exc: ValidationError) -> Poison:
@@ -64,6 +106,83 @@ def site_from(record: ConsumerRecord) -> list[object]:
     return [site.public_id, site.name, site.origins, int(bool(site.signing_secret)), int(site.active), site.updated_at]
 
 
+def _json_record(record: ConsumerRecord) -> dict[str, Any]:
+    try:
+        value = orjson.loads(record.value or b"")
+    except orjson.JSONDecodeError as exc:
+        raise Poison(f"not JSON: {exc}") from None
+    if not isinstance(value, dict) or not value.get("tenant_id"):
+        raise Poison("expected an object with tenant_id")
+    return value
+
+
+def _split(item: dict[str, Any], known: tuple[str, ...]) -> tuple[list[object], str]:
+    extra = {k: v for k, v in item.items() if k not in known}
+    return [item.get(k) for k in known], orjson.dumps(extra).decode()
+
+
+def company_from(record: ConsumerRecord) -> list[object]:
+    value = _json_record(record)
+    try:
+        company = OSCompany.model_validate(value.get("company")).model_dump()
+    except ValidationError as exc:
+        raise _poison(exc) from None
+    known = ("company_id", "name", "domain", "industry", "size", "linkedin_url", "location")
+    fields, extra = _split(company, known)
+    return [
+        value["tenant_id"],
+        *("" if f is None else str(f) for f in fields),
+        extra,
+        datetime.fromtimestamp(record.timestamp / 1000, UTC),
+    ]
+
+
+def signal_from(record: ConsumerRecord) -> list[object]:
+    value = _json_record(record)
+    try:
+        signal = OSSignal.model_validate(value.get("signal")).model_dump()
+    except ValidationError as exc:
+        raise _poison(exc) from None
+    signal_id = signal.get("signal_id") or f"{signal['company_id']}:{signal['type']}:{signal.get('date') or ''}"
+    known = ("company_id", "type", "source", "evidence", "confidence", "date")
+    fields, extra = _split({k: v for k, v in signal.items() if k != "signal_id"}, known)
+    company_id, kind, source, evidence, confidence, when = fields
+    return [
+        value["tenant_id"],
+        signal_id,
+        company_id,
+        kind or "",
+        source or "",
+        evidence or "",
+        confidence,
+        when or "",
+        extra,
+        datetime.fromtimestamp(record.timestamp / 1000, UTC),
+    ]
+
+
+def run_from(record: ConsumerRecord) -> list[object]:
+    run = _json_record(record)
+    answer = run.get("answer") or {}
+    started = datetime.fromisoformat(run["started_at"])
+    finished = datetime.fromisoformat(run["finished_at"])
+    return [
+        run["run_id"],
+        run["tenant_id"],
+        run.get("user_id") or "",
+        run.get("request_id") or "",
+        run.get("client") or "",
+        run.get("endpoint") or "",
+        run.get("mode") or "",
+        "completed" if answer.get("status") == 200 else "failed",
+        orjson.dumps(run.get("request")).decode(),
+        orjson.dumps(answer).decode(),
+        started,
+        finished,
+        max(0, int((finished - started).total_seconds() * 1000)),
+    ]
+
+
 def copy_specs(settings: Settings) -> list[TableSinkSpec]:
     t = settings.topics
     return [
@@ -72,4 +191,7 @@ def copy_specs(settings: Settings) -> list[TableSinkSpec]:
             "dead-letters", t.dead_letters, "dead_letters", (*DEAD_LETTER_COLUMNS, *OFFSETS), dead_letter_from
         ),
         TableSinkSpec("sites", t.sites, "sites", (*SITE_COLUMNS, *OFFSETS), site_from),
+        TableSinkSpec("os-companies", t.os_companies, "os_companies", (*COMPANY_COLUMNS, *OFFSETS), company_from),
+        TableSinkSpec("os-signals", t.os_signals, "os_signals", (*SIGNAL_COLUMNS, *OFFSETS), signal_from),
+        TableSinkSpec("os-runs", t.os_runs, "os_runs", (*RUN_COLUMNS, *OFFSETS), run_from),
     ]

@@ -1,0 +1,259 @@
+"""``/api/os/*``: authenticate, guard, publish the run to its first stage, await the answer.
+
+Every response carries the envelope. When the stage chain does not answer in time, or the
+endpoint's circuit breaker is open, the answer is the contract's fallback body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from leadstream import __version__
+from leadstream.api.auth import OSAuthError
+from leadstream.api.envelope import OS_VERSION, Call
+from leadstream.broker import BrokerUnavailable
+from leadstream.ingest.state import EdgeState
+from leadstream.salesos.context import ContextNotAvailable, resolve_sales_context
+from leadstream.salesos.fallbacks import fallback_data
+from leadstream.salesos.guard import scan_payload
+from leadstream.salesos.outreach import (
+    OutreachOptionError,
+    normalise_channel,
+    normalise_personalization,
+    normalise_tone,
+)
+from leadstream.salesos.stages import MODES
+from leadstream.schemas.os import OSRun, SignalsLoad
+from leadstream.scoring.os_profiles import PROFILES
+from leadstream.scoring.os_scores import UnknownScoreType, requested_scores
+
+router = APIRouter(prefix="/api/os", tags=["sales OS"])
+REPLY_KIND = "os"
+
+
+class Refused(Exception):
+    def __init__(self, status: int, error: str, error_code: str) -> None:
+        self.status, self.error, self.error_code = status, error, error_code
+
+
+@router.get("/health")
+async def health(request: Request) -> Response:
+    edge: EdgeState = request.app.state.edge
+    call = Call.start("/api/os/health", request.headers)
+    return call.ok(
+        {
+            "status": "healthy" if edge.ready else "degraded",
+            "kafka": edge.publisher.ready,
+            "redis": edge.replies.available,
+            "breakers": {name: b.state for name, b in edge.breakers.items()},
+        }
+    )
+
+
+@router.get("/version")
+async def version(request: Request) -> Response:
+    return Call.start("/api/os/version", request.headers).ok({"os_version": OS_VERSION, "build": __version__})
+
+
+def _authorize(request: Request, call: Call) -> str:
+    try:
+        return request.app.state.edge.os_auth.authorize(request.headers)
+    except OSAuthError as exc:
+        raise Refused(exc.status, exc.error, exc.error_code) from None
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > request.app.state.edge.settings.max_body_bytes:
+        raise Refused(413, "Body too large", "OS_PAYLOAD_TOO_LARGE")
+    try:
+        body = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError:
+        raise Refused(400, "Body is not valid JSON", "OS_INVALID_REQUEST") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "Body must be a JSON object", "OS_INVALID_REQUEST")
+    return body
+
+
+def _check_endpoint(endpoint: str, body: dict[str, Any]) -> list[str]:
+    """Endpoint-specific validation; returns the stages the run goes through."""
+    options = body.get("options") or {}
+    if not isinstance(options, dict):
+        raise Refused(400, "options must be an object", "OS_INVALID_REQUEST")
+    profile = options.get("profile")
+    if profile is not None and profile not in PROFILES:
+        raise Refused(400, f"Unknown profile {str(profile)[:64]!r}; known: {', '.join(PROFILES)}", "OS_INVALID_PROFILE")
+    if endpoint == "score":
+        if not body.get("entity_id") and not body.get("entity_data"):
+            raise Refused(400, "entity_id or entity_data is required", "OS_INVALID_REQUEST")
+        try:
+            requested_scores(body.get("score_types"))
+        except UnknownScoreType as exc:
+            raise Refused(400, str(exc), "OS_INVALID_REQUEST") from None
+        return ["score"]
+    if endpoint == "outreach":
+        leads = body.get("leads")
+        if not isinstance(leads, list) or not leads or not all(isinstance(x, dict) for x in leads):
+            raise Refused(400, "leads must be a non-empty array of objects", "OS_INVALID_REQUEST")
+        try:
+            normalise_channel(options.get("channel"))
+            normalise_tone(options.get("tone"))
+            normalise_personalization(options.get("personalization_level"))
+        except OutreachOptionError as exc:
+            raise Refused(400, str(exc), "OS_INVALID_REQUEST") from None
+        return ["outreach"]
+    if endpoint == "discovery":
+        return ["discovery"]
+    mode = (body.get("config") or {}).get("mode") or body.get("mode") or "full_pipeline"
+    if mode not in MODES:
+        raise Refused(400, f"Unknown mode {str(mode)[:64]!r}; known: {', '.join(MODES)}", "OS_INVALID_REQUEST")
+    return list(MODES[mode])
+
+
+async def _run(request: Request, endpoint: str) -> Response:
+    edge: EdgeState = request.app.state.edge
+    call = Call.start(f"/api/os/{endpoint}", request.headers)
+    try:
+        tenant = _authorize(request, call)
+        body = await _json_body(request)
+        if body.get("tenant_id") not in (None, tenant):
+            raise Refused(403, "tenant_id in the body does not match x-tenant-id", "OS_TENANT_MISMATCH")
+        if scan_payload(body).blocked:
+            raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
+        try:
+            context = resolve_sales_context(body, {k.lower(): v for k, v in request.headers.items()})
+        except ContextNotAvailable as exc:
+            response = call.fail(400, "Coming Soon", exc.error_code, message=exc.message)
+            return response
+        stages = _check_endpoint(endpoint, body)
+    except Refused as refused:
+        return call.fail(refused.status, refused.error, refused.error_code)
+
+    run_id = f"run-{uuid.uuid4().hex}"
+    breaker = edge.breakers[endpoint]
+    if not breaker.allow():
+        return call.ok(fallback_data(endpoint, {**body, "pipeline_id": run_id}), fallback=True)
+    run = OSRun(
+        run_id=run_id,
+        tenant_id=tenant,
+        user_id=request.headers.get("x-user-id"),
+        request_id=call.request_id,
+        client=request.headers.get("x-client"),
+        endpoint=call.endpoint,
+        mode=(body.get("config") or {}).get("mode") or body.get("mode") if endpoint == "pipeline" else None,
+        stages=stages,
+        planned=stages,
+        request=body,
+        context={**context.as_dict(), "profile": context.profile},
+        started_at=datetime.now(UTC),
+    )
+    try:
+        answer = await _through_the_chain(edge, run, stages[0], endpoint)
+    except BaseException:
+        breaker.release()  # cancelled or a bug: no verdict on the chain's health
+        raise
+    if answer is None:  # no reply in time, or Kafka refused the run
+        breaker.record_failure()
+        return call.ok(fallback_data(endpoint, {**body, "pipeline_id": run_id}), fallback=True)
+    breaker.record_success()
+    if answer["status"] != 200:
+        return call.fail(answer["status"], answer["error"], answer["error_code"])
+    return call.ok(answer["data"])
+
+
+async def _through_the_chain(edge: EdgeState, run: OSRun, first: str, endpoint: str) -> dict[str, Any] | None:
+    """Publish the run to its first stage and wait for the chain's answer (None: none in time)."""
+    replies = edge.replies
+    waiting = replies.expect(REPLY_KIND, run.run_id) if replies.available else None
+    try:
+        payload = run.model_dump_json().encode()
+        await edge.publisher.publish(edge.settings.topics.os_stage(first), [(run.run_id.encode(), payload)])
+    except BrokerUnavailable:
+        if waiting is not None:
+            replies.forget(REPLY_KIND, run.run_id, waiting)
+        return None
+    if waiting is None:  # no Redis: the run goes on, but nobody can hear its answer
+        return None
+    timeout = edge.settings.os_pipeline_timeout_s if endpoint == "pipeline" else edge.settings.os_reply_timeout_s
+    return await replies.wait(REPLY_KIND, run.run_id, waiting, timeout)  # type: ignore[no-any-return]
+
+
+@router.post("/discovery")
+async def discovery(request: Request) -> Response:
+    return await _run(request, "discovery")
+
+
+@router.post("/score")
+async def score(request: Request) -> Response:
+    return await _run(request, "score")
+
+
+@router.post("/outreach")
+async def outreach(request: Request) -> Response:
+    return await _run(request, "outreach")
+
+
+@router.post("/pipeline")
+async def pipeline(request: Request) -> Response:
+    return await _run(request, "pipeline")
+
+
+@router.get("/pipeline/{pipeline_id}")
+async def pipeline_run(pipeline_id: str, request: Request) -> Response:
+    edge: EdgeState = request.app.state.edge
+    call = Call.start("/api/os/pipeline/{id}", request.headers)
+    try:
+        tenant = _authorize(request, call)
+    except Refused as refused:
+        return call.fail(refused.status, refused.error, refused.error_code)
+    stored = await edge.replies.stored(REPLY_KIND, pipeline_id[:128])
+    # Another tenant's run is reported exactly like a missing one.
+    if stored is None or stored.get("tenant_id") != tenant or not str(stored.get("endpoint", "")).endswith("pipeline"):
+        return call.fail(404, "No pipeline run with this id", "OS_PIPELINE_NOT_FOUND")
+    if stored["status"] != 200:
+        return call.fail(stored["status"], stored["error"], stored["error_code"])
+    return call.ok(stored["data"])
+
+
+@router.post("/signals")
+async def load_signals(request: Request) -> Response:
+    """A tenant's companies and signals for the ``custom`` discovery source."""
+    edge: EdgeState = request.app.state.edge
+    call = Call.start("/api/os/signals", request.headers)
+    try:
+        tenant = _authorize(request, call)
+        body = await _json_body(request)
+        if scan_payload(body).blocked:
+            raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
+        try:
+            load = SignalsLoad.model_validate(body)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise Refused(400, f"Invalid {where}: {err['msg']}", "OS_INVALID_REQUEST") from None
+    except Refused as refused:
+        return call.fail(refused.status, refused.error, refused.error_code)
+    topics = edge.settings.topics
+    companies = [
+        (f"{tenant}:{c.company_id}".encode(), orjson.dumps({"tenant_id": tenant, "company": c.model_dump()}))
+        for c in load.companies
+    ]
+    signals = [
+        (f"{tenant}:{s.company_id}".encode(), orjson.dumps({"tenant_id": tenant, "signal": s.model_dump()}))
+        for s in load.signals
+    ]
+    try:
+        if companies:
+            await edge.publisher.publish(topics.os_companies, companies)
+        if signals:
+            await edge.publisher.publish(topics.os_signals, signals)
+    except BrokerUnavailable as exc:
+        return call.fail(503, f"Not accepted, retry later: {exc}", "OS_UNAVAILABLE")
+    return call.ok({"companies": len(companies), "signals": len(signals)}, status=202)
