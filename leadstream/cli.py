@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -22,6 +23,8 @@ sites_app = typer.Typer(no_args_is_help=True, help="Manage tracked sites (the re
 app.add_typer(sites_app, name="sites")
 dlq_app = typer.Typer(no_args_is_help=True, help="Inspect and replay dead letters.")
 app.add_typer(dlq_app, name="dlq")
+os_app = typer.Typer(no_args_is_help=True, help="Sales OS data.")
+app.add_typer(os_app, name="os")
 console = Console()
 err = Console(stderr=True)
 
@@ -260,6 +263,31 @@ def dlq_replay(
         except (QueryError, ValueError) as exc:
             raise _fail(str(exc)) from None
     console.print(f"replayed {n} dead letter(s)")
+
+
+@os_app.command("load")
+def os_load(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV file")],
+    tenant: Annotated[str, typer.Option(help="the tenant these rows belong to")],
+    kind: Annotated[str, typer.Option(help="companies | signals")] = "companies",
+) -> None:
+    """Load a tenant's companies or signals (the `custom` discovery source)."""
+    from rich.progress import Progress
+
+    from leadstream.os_load import KINDS, load_file
+
+    if kind not in KINDS:
+        raise _fail(f"--kind must be one of {', '.join(KINDS)}")
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"loading {kind}", total=None)
+        sent, problems = asyncio.run(
+            load_file(get_settings(), tenant, kind, path, lambda n: progress.update(task, completed=n))
+        )
+    for problem in problems[:20]:
+        err.print(f"[yellow]skipped[/yellow] {problem}")
+    console.print(f"loaded {sent} {kind} for tenant {tenant}" + (f"; skipped {len(problems)}" if problems else ""))
+    if problems:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ from leadstream.salesos.outreach import (
     normalise_tone,
 )
 from leadstream.salesos.stages import MODES
-from leadstream.schemas.os import OSRun, SignalsLoad
+from leadstream.schemas.os import OSRun, SignalsLoad, company_record, signal_record
 from leadstream.scoring.os_profiles import PROFILES
 from leadstream.scoring.os_scores import UnknownScoreType, requested_scores
 
@@ -241,14 +241,8 @@ async def load_signals(request: Request) -> Response:
     except Refused as refused:
         return call.fail(refused.status, refused.error, refused.error_code)
     topics = edge.settings.topics
-    companies = [
-        (f"{tenant}:{c.company_id}".encode(), orjson.dumps({"tenant_id": tenant, "company": c.model_dump()}))
-        for c in load.companies
-    ]
-    signals = [
-        (f"{tenant}:{s.company_id}".encode(), orjson.dumps({"tenant_id": tenant, "signal": s.model_dump()}))
-        for s in load.signals
-    ]
+    companies = [company_record(tenant, c) for c in load.companies]
+    signals = [signal_record(tenant, s) for s in load.signals]
     try:
         if companies:
             await edge.publisher.publish(topics.os_companies, companies)

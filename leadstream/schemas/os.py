@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -58,3 +59,16 @@ class SignalsLoad(BaseModel):
 
     companies: list[OSCompany] = Field(default_factory=list, max_length=10_000)
     signals: list[OSSignal] = Field(default_factory=list, max_length=50_000)
+
+
+def company_record(tenant_id: str, company: OSCompany) -> tuple[bytes, bytes]:
+    """The companies-topic record (key ``<tenant>:<company>``) the table sink stores."""
+    return f"{tenant_id}:{company.company_id}".encode(), orjson.dumps(
+        {"tenant_id": tenant_id, "company": company.model_dump()}
+    )
+
+
+def signal_record(tenant_id: str, signal: OSSignal) -> tuple[bytes, bytes]:
+    return f"{tenant_id}:{signal.company_id}".encode(), orjson.dumps(
+        {"tenant_id": tenant_id, "signal": signal.model_dump()}
+    )

@@ -18,7 +18,7 @@ from tests.processes import leadstream_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 TOKEN = "test-os-token"
-TOKENS = orjson.dumps({TOKEN: ["acme", "globex"], "globex-only": ["globex"]}).decode()
+TOKENS = orjson.dumps({TOKEN: ["acme", "globex"], "globex-only": ["globex"], "loader": ["loadtenant"]}).decode()
 
 
 def headers(tenant: str = "acme", token: str = TOKEN, **extra: str) -> dict[str, str]:
@@ -283,3 +283,56 @@ def test_runs_are_recorded_with_tenant(os_edge: tuple[Settings, httpx.Client]) -
             "client": "premiumradar-saas",
         }
     ]
+
+
+async def test_async_client_against_the_running_edge_and_worker(os_edge: tuple[Settings, httpx.Client]) -> None:
+    from leadstream.client import OSClient
+
+    settings, _ = os_edge
+    async with OSClient(f"http://127.0.0.1:{settings.edge_port}", token=TOKEN, tenant_id="acme") as client:
+        scored = await client.score({"name": "Client Co", "domain": "client.ae"}, entity_id="cc-1")
+        assert scored["success"] is True and scored["data"]["entity_id"] == "cc-1"
+        assert "fallback" not in scored["data"]
+        run = await client.pipeline(mode="discovery_only")
+        assert run["data"]["stages"]["discovery"]["status"] == "completed"
+        again = await client.get_pipeline(run["data"]["pipeline_id"])
+        assert again["data"]["pipeline_id"] == run["data"]["pipeline_id"]
+
+
+def test_sync_client_raises_on_auth_errors(os_edge: tuple[Settings, httpx.Client]) -> None:
+    from leadstream.client import OSClientError, SyncOSClient
+
+    settings, _ = os_edge
+    url = f"http://127.0.0.1:{settings.edge_port}"
+    with SyncOSClient(url, token="wrong", tenant_id="acme") as client, pytest.raises(OSClientError) as exc:
+        client.score({"name": "x"})
+    assert exc.value.status == 401 and exc.value.error_code == "OS_AUTH_FAILED"
+
+
+def test_os_load_csv_reaches_discovery(os_edge: tuple[Settings, httpx.Client], tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from tests.processes import settings_env
+
+    settings, http = os_edge
+    path = tmp_path / "companies.csv"
+    path.write_text("company_id,name,industry\nf-1,File One,banking\nf-2,File Two,retail\n,no id,x\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "leadstream", "os", "load", str(path), "--tenant", "loadtenant"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1  # one row was refused, and said so
+    assert "loaded 2 companies" in done.stdout and "line 4" in done.stderr
+    deadline = time.monotonic() + 30
+    names: set[str] = set()
+    while time.monotonic() < deadline and names != {"File One", "File Two"}:
+        data = post(http, "discovery", {}, tenant="globex", token=TOKEN)  # warm-up: other tenant sees nothing new
+        assert all(c["company_id"] == "g-1" for c in data.json()["data"]["companies"])
+        r = http.post("/api/os/discovery", json={}, headers={**headers("loadtenant", token="loader")})
+        names = {c["name"] for c in r.json().get("data", {}).get("companies", [])}
+        time.sleep(0.5)
+    assert names == {"File One", "File Two"}
