@@ -3,6 +3,8 @@
   edge    /api/sync requests/s and latency, one uvicorn process, vs a bare ASGI app (wrk)
   batch   /api/sync with 100 events per request: events/s
   worker  events/s from a pre-filled topic into ClickHouse, vs a raw aiokafka consumer
+  e2e     open-loop /api/sync at a fixed event rate; latency from HTTP ack to the row in ClickHouse
+  os      open-loop /api/os/score at a fixed request rate through the stage chain: p50/p99
   memory  peak RSS of the edge and the worker
 
 Results: bench/results/<date>.json and .md. Needs the local stack (`make up`) and wrk.
@@ -227,6 +229,152 @@ def bench_worker(settings: Settings, n: int, tmp: Path, progress: Progress) -> d
     }
 
 
+async def open_loop(rate: float, seconds: float, send: Any, progress: Progress, label: str) -> list[float]:
+    """Fire ``send(i)`` at a fixed rate regardless of answers (no coordinated omission);
+    latency is measured from each request's scheduled time."""
+    task = progress.add_task(label, total=int(rate * seconds))
+    latencies: list[float] = []
+    start = time.perf_counter()
+    running = set()
+
+    async def one(i: int, due: float) -> None:
+        await send(i)
+        latencies.append(time.perf_counter() - due)
+        progress.advance(task)
+
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        t = asyncio.create_task(one(i, due))
+        running.add(t)
+        t.add_done_callback(running.discard)
+    await asyncio.gather(*running)
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+@contextmanager
+def stack_processes(settings: Settings, tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
+    env = settings_env(settings)
+    edge_url = f"http://127.0.0.1:{settings.edge_port}"
+    with (
+        process(
+            [sys.executable, "-m", "leadstream", "worker"],
+            env,
+            f"{settings.worker_url}/leadstream/health",
+            tmp / "worker.log",
+        ) as worker,
+        process([sys.executable, "-m", "leadstream", "edge"], env, f"{edge_url}/healthz", tmp / "edge.log") as edge,
+    ):
+        yield worker, edge
+
+
+def bench_os(settings: Settings, rate: float, seconds: float, tmp: Path, progress: Progress) -> dict[str, Any]:
+    token = uuid.uuid4().hex
+    settings = settings.model_copy(update={"os_tokens": json.dumps({token: ["bench"]})})
+    headers = {"x-pr-os-token": token, "x-tenant-id": "bench", "X-Client": "bench"}
+    body = {
+        "entity_data": {"name": "Bench Co", "domain": "bench.ae", "industry": "banking", "location": "Dubai"},
+        "signals": [{"type": "hiring", "source": "news", "evidence": "hiring", "confidence": 0.8}],
+    }
+    outcomes = {"ok": 0, "fallback": 0, "error": 0}
+
+    async def go() -> list[float]:
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.edge_port}", limits=limits, timeout=30
+        ) as http:
+            for _ in range(20):  # warm-up: agents assigned, connections open
+                await http.post("/api/os/score", json=body, headers=headers)
+
+            async def send(i: int) -> None:
+                r = await http.post("/api/os/score", json=body, headers=headers)
+                key = "error" if r.status_code != 200 else "fallback" if r.json()["data"].get("fallback") else "ok"
+                outcomes[key] += 1
+
+            return await open_loop(rate, seconds, send, progress, f"/api/os/score at {rate:g}/s")
+
+    with stack_processes(settings, tmp):
+        latencies = asyncio.run(go())
+    return {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        **outcomes,
+        "p50_ms": round(pct(latencies, 0.5) * 1000, 1),
+        "p99_ms": round(pct(latencies, 0.99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+    }
+
+
+def bench_e2e(settings: Settings, events_per_s: int, seconds: float, tmp: Path, progress: Progress) -> dict:
+    batch = 20
+    acked: dict[str, float] = {}
+    failures = 0
+
+    async def go() -> list[float]:
+        nonlocal failures
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.edge_port}", limits=limits, timeout=30
+        ) as http:
+
+            async def send(i: int) -> None:
+                nonlocal failures
+                events = [
+                    {"s": "bench", "u": f"https://shop.example/e2e/{i}/{j}", "sid": str(uuid.uuid4()), "ea": "view"}
+                    for j in range(batch)
+                ]
+                r = await http.post("/api/sync", json={"events": events})
+                if r.status_code == 200:
+                    now = time.time()
+                    for e in events:
+                        acked[e["u"]] = now
+                else:
+                    failures += 1
+
+            return await open_loop(
+                events_per_s / batch, seconds, send, progress, f"/api/sync at {events_per_s:,} events/s"
+            )
+
+    with stack_processes(settings.model_copy(update={"rate_sync_per_min": 10**9}), tmp):
+        http_latencies = asyncio.run(go())
+        task = progress.add_task("waiting for the last rows", total=len(acked))
+        rows: list[list[Any]] = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            out = httpx.post(
+                f"{settings.worker_url}/leadstream/query",
+                timeout=120,
+                json={
+                    "sql": "SELECT url, toUnixTimestamp64Milli(inserted_at) FROM events "
+                    "WHERE site_id = 'bench' AND url LIKE 'https://shop.example/e2e/%'"
+                },
+            ).json()
+            rows = out["rows"]
+            progress.update(task, completed=len(rows))
+            if len(rows) >= len(acked):
+                break
+            time.sleep(1)
+    lags = [ms / 1000 - acked[url] for url, ms in rows if url in acked]
+    return {
+        "offered_events_per_s": events_per_s,
+        "seconds": seconds,
+        "acked": len(acked),
+        "stored": len(rows),
+        "http_failures": failures,
+        "http_p50_ms": round(pct(http_latencies, 0.5) * 1000, 1),
+        "http_p99_ms": round(pct(http_latencies, 0.99) * 1000, 1),
+        "ack_to_row_p50_ms": round(pct(lags, 0.5) * 1000, 1),
+        "ack_to_row_p99_ms": round(pct(lags, 0.99) * 1000, 1),
+    }
+
+
 def markdown(result: dict[str, Any]) -> str:
     e, w = result.get("edge"), result.get("worker")
     lines = [
@@ -250,6 +398,17 @@ def markdown(result: dict[str, Any]) -> str:
             f"consumer {w['raw_consumer_events_per_s']:,} events/s | {w['ratio']:.1%} |",
             f"| worker peak RSS | {w['worker_peak_rss_mb']} MB | | |",
         ]
+    if e2e := result.get("e2e"):
+        lines.append(
+            f"| end to end at {e2e['offered_events_per_s']:,} events/s for {e2e['seconds']:g} s | ack -> row p50 "
+            f"{e2e['ack_to_row_p50_ms']} ms, p99 {e2e['ack_to_row_p99_ms']} ms ({e2e['stored']:,}/{e2e['acked']:,} "
+            f"stored; HTTP p50 {e2e['http_p50_ms']} ms, p99 {e2e['http_p99_ms']} ms) | | |"
+        )
+    if o := result.get("os"):
+        lines.append(
+            f"| /api/os/score at {o['rate_per_s']:g} req/s for {o['seconds']:g} s | p50 {o['p50_ms']} ms, p99 "
+            f"{o['p99_ms']} ms (ok {o['ok']}, fallback {o['fallback']}, error {o['error']}) | target p99 < 50 ms | |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -257,7 +416,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration per run")
     parser.add_argument("--events", type=int, default=1_000_000, help="events pre-filled for the worker run")
-    parser.add_argument("--only", choices=["edge", "worker"], help="run one benchmark")
+    parser.add_argument("--only", choices=["edge", "worker", "e2e", "os"], help="run one benchmark")
+    parser.add_argument("--e2e-rate", type=int, default=2000, help="offered events/s for the end-to-end run")
+    parser.add_argument("--e2e-seconds", type=float, default=60)
+    parser.add_argument("--os-rate", type=float, default=100, help="offered /api/os/score requests/s")
+    parser.add_argument("--os-seconds", type=float, default=30)
     args = parser.parse_args()
     if not shutil.which("wrk") and args.only != "worker":
         sys.exit("wrk not found: apt-get install wrk (make bench installs it)")
@@ -283,6 +446,12 @@ def main() -> None:
             result["edge"] = bench_edge(settings, args.seconds, tmp, progress)
         if args.only in (None, "worker"):
             result["worker"] = bench_worker(settings, args.events, tmp, progress)
+        if args.only in (None, "e2e"):
+            fresh = settings.model_copy(update={"worker_group": f"{settings.worker_group}-e2e"})
+            result["e2e"] = bench_e2e(fresh, args.e2e_rate, args.e2e_seconds, tmp, progress)
+        if args.only in (None, "os"):
+            fresh = settings.model_copy(update={"worker_group": f"{settings.worker_group}-os"})
+            result["os"] = bench_os(fresh, args.os_rate, args.os_seconds, tmp, progress)
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     stem = result["date"][:10] + (f"-{args.only}" if args.only else "")
