@@ -63,23 +63,20 @@ kafka_up() {
       || die "formatting Kafka storage failed; see $KDIR/logs/format.log"
   fi
   say "starting kafka on 127.0.0.1:$KAFKA_PORT"
-  local mark; mark=$(wc -l < "$KDIR/logs/server.log" 2>/dev/null || echo 0)
+  # Each start writes a fresh server.log, so readiness is read from this start's lines only.
+  [ -f "$KDIR/logs/server.log" ] && mv -f "$KDIR/logs/server.log" "$KDIR/logs/server.log.prev"
   setsid nohup bash -c "$(declare -f kafka_java); KDIR='$KDIR' ROOT='$ROOT' KAFKA_HEAP='$KAFKA_HEAP' \
     kafka_java kafka.Kafka '$KDIR/server.properties'" > "$KDIR/logs/stdout.log" 2>&1 < /dev/null &
   echo $! > "$KDIR/kafka.pid"
-  echo "$mark" > "$KDIR/log.mark"
 }
 
-kafka_started_since() {  # grep -c reads to the end: grep -q would SIGPIPE tail under pipefail
-  [ "$(tail -n +"$(($1 + 1))" "$KDIR/logs/server.log" 2>/dev/null | grep -c 'Kafka Server started')" -gt 0 ]
+kafka_started() {  # grep -c reads to the end: grep -q in a pipeline would SIGPIPE under pipefail
+  [ "$(grep -c 'Kafka Server started' "$KDIR/logs/server.log" 2>/dev/null)" -gt 0 ]
 }
 
 kafka_wait() {
-  local deadline=$((SECONDS + WAIT_SECONDS)) mark=0
-  [ -f "$KDIR/log.mark" ] && mark=$(cat "$KDIR/log.mark")
-  # the log rolled over since the mark: start from its top
-  [ "$(wc -l < "$KDIR/logs/server.log" 2>/dev/null || echo 0)" -ge "$mark" ] || mark=0
-  until port_open "$KAFKA_PORT" && { ! pid_alive "$KDIR/kafka.pid" || kafka_started_since "$mark"; }; do
+  local deadline=$((SECONDS + WAIT_SECONDS))
+  until port_open "$KAFKA_PORT" && { ! pid_alive "$KDIR/kafka.pid" || kafka_started; }; do
     if [ -f "$KDIR/kafka.pid" ] && ! pid_alive "$KDIR/kafka.pid" && ! port_open "$KAFKA_PORT"; then
       tail -n 20 "$KDIR/logs/stdout.log" >&2 || true
       die "kafka exited during start-up; see $KDIR/logs/server.log and $KDIR/logs/stdout.log"

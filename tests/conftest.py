@@ -8,10 +8,12 @@ each other's data.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,11 +40,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fault-injection tests (they stop and restart services) run after everything else."""
+    items.sort(key=lambda item: item.get_closest_marker("faults") is not None)
+
+
 @pytest.fixture(scope="session")
-def stack() -> None:
-    """Kafka and Redis on 127.0.0.1, started by the project's own script if not running."""
+def stack() -> Iterator[None]:
+    """Kafka and Redis on 127.0.0.1, started by the project's own script if not running.
+
+    Topics the suite created are deleted at the end, so a long-lived dev broker stays small.
+    """
     if not (port_open(KAFKA) and port_open(REDIS)):
         subprocess.run([str(REPO_ROOT / "dev" / "stack.sh"), "up"], check=True)
+    yield
+    asyncio.run(_delete_test_topics())
+
+
+async def _delete_test_topics() -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"{KAFKA[0]}:{KAFKA[1]}")
+    try:
+        await admin.start()
+        names = [t for t in await admin.list_topics() if t.startswith(("test-", "fuzz-"))]
+        for i in range(0, len(names), 200):
+            await admin.delete_topics(names[i : i + 200])
+    except Exception as exc:  # cleanup only: never fail the run for it
+        print(f"could not delete test topics: {exc!r}")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ async def test_changes_reach_a_running_registry(settings: Settings) -> None:
     registry = SiteRegistry(settings)
     await registry.start()
     try:
-        await registry.wait_loaded(15)
+        await registry.wait_loaded(60)  # loading is not the propagation being timed
         assert registry.get("shop") is None
         started = time.monotonic()
         await publish_site(settings, SiteRecord(public_id="shop", origins=["https://shop.example"]))
