@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,7 +55,10 @@ def stack() -> Iterator[None]:
     if not (port_open(KAFKA) and port_open(REDIS)):
         subprocess.run([str(REPO_ROOT / "dev" / "stack.sh"), "up"], check=True)
     yield
-    asyncio.run(_delete_test_topics())
+    # in a thread of its own: the test session's event loop machinery stays out of the way
+    cleanup = threading.Thread(target=lambda: asyncio.run(_delete_test_topics()))
+    cleanup.start()
+    cleanup.join(timeout=60)
 
 
 async def _delete_test_topics() -> None:
