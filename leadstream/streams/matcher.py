@@ -25,6 +25,7 @@ from leadstream.scoring.session_score import SessionState, call_status, confiden
 from leadstream.settings import Settings
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
+from leadstream.streams.tables import keyed_table
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,7 @@ def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer,
 def register_call_matcher(
     app: faust.App, updates: str, calls: str, sink: WarehouseSink, settings: Settings
 ) -> faust.Table:
-    table = app.Table(
-        "fingerprint_sessions",
-        default=None,
-        partitions=settings.topic_partitions,
-        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
-        use_partitioner=True,
-    )
+    table = keyed_table(app, "fingerprint_sessions", settings)
     channel = app.topic(updates, calls, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     pending: list[Pending] = []

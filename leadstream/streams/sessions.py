@@ -24,6 +24,7 @@ from leadstream.scoring.session_score import SessionState, apply_event, confiden
 from leadstream.settings import Settings
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
+from leadstream.streams.tables import keyed_table
 
 log = logging.getLogger(__name__)
 
@@ -118,15 +119,7 @@ class Working:
 def register_session_scorer(
     app: faust.App, events: faust.TopicT, updates: faust.TopicT, sink: WarehouseSink, settings: Settings
 ) -> faust.Table:
-    # Raw string keys with the producer's partitioner: the changelog partition of a session is
-    # the partition its events arrive on, so recovery puts state where the stream is.
-    table = app.Table(
-        "sessions",
-        default=None,
-        partitions=settings.topic_partitions,
-        schema=faust.Schema(key_type=str, key_serializer="raw", value_serializer="json"),
-        use_partitioner=True,
-    )
+    table = keyed_table(app, "sessions", settings)
 
     @app.agent(events, concurrency=1, name="score_sessions")
     async def score_sessions(stream: faust.StreamT) -> None:

@@ -1,9 +1,9 @@
-"""Warehouse sink: insert a batch, retrying with backoff until it lands.
+"""Warehouse writes: insert a batch, retrying with backoff until it lands.
 
-The agent acks (and so commits) the batch's offsets only after ``write`` returns, so a crash
-at any point re-delivers rather than loses; the dedup token and ReplacingMergeTree keys make
-the re-delivery harmless. While the warehouse is down the agent simply waits here, its
-stream buffer fills and Faust stops fetching: the worker pauses, nothing is dropped.
+Callers (the table sinks, the session scorer, the call matcher) commit or ack the batch's
+offsets only after ``write`` returns, so a crash at any point re-delivers rather than loses;
+dedup tokens, offset high-water marks and ReplacingMergeTree keys make re-delivery harmless.
+While the warehouse is down the caller waits here and stops consuming: nothing is dropped.
 """
 
 from __future__ import annotations
