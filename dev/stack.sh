@@ -7,7 +7,7 @@
 #   dev/stack.sh up        start what is not running, wait until healthy (idempotent)
 #   dev/stack.sh down      stop what this script started
 #   dev/stack.sh status    show what runs
-#   dev/stack.sh stop|start kafka|redis   one service (fault-injection tests use these)
+#   dev/stack.sh stop|start|kill kafka|redis   one service (fault-injection tests use these; kill = SIGKILL)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -139,6 +139,14 @@ case "${1:-}" in
       redis) stop_pid redis "$RDIR/redis.pid" ;;
       *) echo "usage: $0 stop kafka|redis" >&2; exit 2 ;;
     esac ;;
+  kill)
+    case "${2:-}" in
+      kafka) f="$KDIR/kafka.pid" ;;
+      redis) f="$RDIR/redis.pid" ;;
+      *) echo "usage: $0 kill kafka|redis" >&2; exit 2 ;;
+    esac
+    pid_alive "$f" && { kill -KILL -- "-$(cat "$f")" 2>/dev/null || kill -KILL "$(cat "$f")"; }
+    rm -f "$f" ;;
   start)
     case "${2:-}" in
       kafka) kafka_up; kafka_wait ;;

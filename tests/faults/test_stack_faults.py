@@ -1,0 +1,143 @@
+"""Services failing under load, with the edge and worker running as processes. Each scenario
+prints its accounting: sent, acknowledged, stored (as analysts see it), duplicates."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from leadstream.settings import REPO_ROOT, Settings
+from tests.faults.conftest import stack_owned
+from tests.processes import leadstream_process, run_cli
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+STACK = str(REPO_ROOT / "dev" / "stack.sh")
+
+
+def count(settings: Settings, sql: str) -> int:
+    return int(orjson.loads(run_cli(settings, "query", "--format", "json", sql))[0]["n"])
+
+
+class Load:
+    """Batches of 20 events, back to back, from a thread; remembers what was acknowledged."""
+
+    def __init__(self, edge_url: str, site: str) -> None:
+        self.edge_url, self.site = edge_url, site
+        self.sent = self.acked_batches = 0
+        self.acked: list[str] = []
+        self.statuses: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.edge_url, timeout=10) as http:
+            i = 0
+            while not self._stop.is_set():
+                urls = [f"https://x.example/{uuid.uuid4().hex}" for _ in range(20)]
+                body = {"events": [{"s": self.site, "u": u, "sid": str(uuid.uuid4()), "ea": "view"} for u in urls]}
+                self.sent += len(urls)
+                try:
+                    code = http.post("/api/sync", json=body).status_code
+                except httpx.HTTPError:
+                    code = 0
+                self.statuses[code] = self.statuses.get(code, 0) + 1
+                if code == 200:
+                    self.acked.extend(urls)
+                else:
+                    time.sleep(0.05)
+                i += 1
+
+    def __enter__(self) -> Load:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@contextmanager
+def running(settings: Settings, tmp: Path) -> Iterator[str]:
+    edge_url = f"http://127.0.0.1:{settings.edge_port}"
+    with (
+        leadstream_process("worker", settings, f"{settings.worker_url}/leadstream/health", tmp / "worker.log"),
+        leadstream_process("edge", settings, f"{edge_url}/healthz", tmp / "edge.log"),
+    ):
+        yield edge_url
+
+
+def settle(settings: Settings, site: str, acked: list[str], sent: int) -> None:
+    deadline = time.monotonic() + 120
+    stored = -1
+    while time.monotonic() < deadline:
+        stored = count(settings, f"SELECT count() AS n FROM events_v WHERE site_id = '{site}'")
+        if stored >= len(acked):
+            break
+        time.sleep(1)
+    distinct = count(settings, f"SELECT uniqExact(url) AS n FROM events_v WHERE site_id = '{site}'")
+    sample = acked[:: max(1, len(acked) // 300)]  # spread over the whole run, short enough for one query
+    urls = ",".join(f"'{u}'" for u in sample) or "''"
+    acked_stored = count(settings, f"SELECT count() AS n FROM events_v WHERE site_id = '{site}' AND url IN ({urls})")
+    print(
+        f"\naccounting: sent={sent} acknowledged={len(acked)} stored={stored} distinct={distinct} "
+        f"duplicates={stored - distinct}"
+    )
+    assert distinct == stored  # nothing counted twice
+    assert acked_stored == len(sample)  # acknowledged events are there (a sample checked by url)
+    assert stored >= len(acked)  # unacknowledged ones may be there too (the ack was lost, not the record)
+
+
+def test_redis_stopped_under_load(settings: Settings, tmp_path: Path, stack: None) -> None:
+    if not stack_owned("redis"):
+        pytest.skip("Redis was not started by dev/stack.sh here")
+    settings = settings.model_copy(update={"clickhouse_dsn": f"chdb://{tmp_path / 'wh'}", "call_reply_timeout_s": 1.0})
+    run_cli(settings, "sites", "add", "redis-site")
+    with running(settings, tmp_path) as edge_url, Load(edge_url, "redis-site") as load:
+        time.sleep(2)
+        subprocess.run([STACK, "stop", "redis"], check=True, capture_output=True)
+        try:
+            time.sleep(3)
+            with httpx.Client(base_url=edge_url, timeout=10) as http:
+                down = http.post(
+                    "/api/call-event", json={"site_id": "redis-site", "phone_number": "+1555", "fingerprint": "fp"}
+                )
+            during = dict(load.statuses)
+        finally:
+            subprocess.run([STACK, "start", "redis"], check=True, capture_output=True)
+        time.sleep(2)
+    assert during.get(200, 0) > 0 and set(during) <= {200}, during  # ingestion never stopped
+    assert down.status_code == 202 and down.json()["status"] == "queued"
+    settle(settings, "redis-site", load.acked, load.sent)
+
+
+def test_kafka_killed_under_load(settings: Settings, tmp_path: Path, stack: None) -> None:
+    if not stack_owned("kafka"):
+        pytest.skip("Kafka was not started by dev/stack.sh here")
+    settings = settings.model_copy(update={"clickhouse_dsn": f"chdb://{tmp_path / 'wh'}", "produce_timeout_s": 1.0})
+    run_cli(settings, "sites", "add", "kafka-site")
+    with running(settings, tmp_path) as edge_url:
+        with Load(edge_url, "kafka-site") as load:
+            time.sleep(3)
+            subprocess.run([STACK, "kill", "kafka"], check=True, capture_output=True)
+            time.sleep(3)
+            acked_when_down = len(load.acked)
+            time.sleep(2)
+            assert len(load.acked) == acked_when_down  # nothing acknowledged while the broker is gone
+            subprocess.run([STACK, "start", "kafka"], check=True, capture_output=True)
+            deadline = time.monotonic() + 90
+            while len(load.acked) == acked_when_down:  # the same edge process recovers by itself
+                assert time.monotonic() < deadline, "edge did not recover"
+                time.sleep(0.5)
+            time.sleep(3)
+        print(f"statuses: {load.statuses}")
+        assert load.statuses.get(503, 0) > 0 and 500 not in load.statuses
+        settle(settings, "kafka-site", load.acked, load.sent)
