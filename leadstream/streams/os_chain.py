@@ -9,6 +9,7 @@ Stages are stateless, so a re-delivered run is simply done again (same run id).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -189,25 +190,44 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) 
     topics = {s: app.topic(settings.topics.os_stage(s), partitions=settings.topic_partitions, **raw) for s in STAGES}
     runs = app.topic(settings.topics.os_runs, partitions=settings.topic_partitions, **raw)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+    pending_acks: set[asyncio.Future[None]] = set()
 
-    async def finish(run: OSRun) -> None:
+    async def finish(run: OSRun) -> Awaitable[Any]:
         reply = answer(run)
         try:
             await post_reply(redis, settings.topic_prefix, REPLY_KIND, run.run_id, reply)
         except Exception as exc:  # the edge falls back; the run is still recorded
             log.warning("could not post OS reply: %r", exc)
         record = {**run.model_dump(mode="json"), "answer": reply, "finished_at": datetime.now(UTC).isoformat()}
-        await (await runs.send(key=run.run_id.encode(), value=orjson.dumps(record)))
+        return await runs.send(key=run.run_id.encode(), value=orjson.dumps(record))
+
+    def ack_when_sent(stream: faust.StreamT, event: faust.EventT, sent: Awaitable[Any]) -> None:
+        """Ack (and so let commit) the input only once its output is in Kafka, without waiting
+        for that here: the next run starts while this one's send is in flight."""
+
+        async def ack() -> None:
+            try:
+                await sent
+            except Exception as exc:  # not acked: the run is done again after a restart
+                log.error("OS run output not sent (%r); its input stays uncommitted", exc)
+                return
+            await stream.ack(event)
+
+        task = asyncio.ensure_future(ack())
+        pending_acks.add(task)
+        task.add_done_callback(pending_acks.discard)
 
     def make_agent(stage: str) -> None:
         handler = stages.handler(stage)
 
         async def process(stream: faust.StreamT) -> None:
-            async for value in stream:
+            manual = stream.noack()
+            async for event in manual.events():
                 try:
-                    run = OSRun.model_validate_json(value)
+                    run = OSRun.model_validate_json(event.value)
                 except ValidationError:
                     log.error("skipping malformed OS run on %s", stage)
+                    await manual.ack(event)
                     continue
                 try:
                     await handler(run)
@@ -225,9 +245,10 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) 
                     run.stages = []
                 if run.stages:
                     nxt = topics[run.stages[0]]
-                    await (await nxt.send(key=run.run_id.encode(), value=run.model_dump_json().encode()))
+                    sent = await nxt.send(key=run.run_id.encode(), value=run.model_dump_json().encode())
                 else:
-                    await finish(run)
+                    sent = await finish(run)
+                ack_when_sent(manual, event, sent)
 
         app.agent(topics[stage], name=f"os_{stage}", concurrency=1)(process)
 
