@@ -37,3 +37,11 @@ def test_event_row_matches_columns() -> None:
     assert row["gclid"] == "G" * 12 and row["wbraid"] == ""
     assert row["ip_prefix"] == "10.1.2.0"
     assert row["label"] == "" and row["value"] is None
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [("10.0.0.255", "10.0.0.0"), ("256.1.1.1", ""), ("1.2.3", ""), ("01.2.3.4", ""), ("::ffff:1.2.3.4", "::")],
+)
+def test_ipv4_fast_path_agrees_with_ipaddress(ip: str, expected: str) -> None:
+    assert ip_prefix(ip) == expected
