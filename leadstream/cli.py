@@ -143,7 +143,7 @@ def query(
 
 def _site_command(public_id: str, update: dict[str, object], must_exist: bool) -> None:
     from leadstream.schemas.sites import SiteRecord
-    from leadstream.site_registry import publish_site, read_sites
+    from leadstream.site_registry import RegistryUnavailable, publish_site, read_sites
 
     s = get_settings()
 
@@ -158,7 +158,7 @@ def _site_command(public_id: str, update: dict[str, object], must_exist: bool) -
 
     try:
         site = asyncio.run(go())
-    except ValueError as exc:
+    except (ValueError, RegistryUnavailable) as exc:
         raise _fail(str(exc)) from None
     console.print(f"site {site.public_id}: active={site.active} origins={', '.join(site.origins) or '-'}")
 
@@ -195,9 +195,12 @@ def sites_disable(public_id: str) -> None:
 @sites_app.command("list")
 def sites_list() -> None:
     """List registered sites."""
-    from leadstream.site_registry import read_sites
+    from leadstream.site_registry import RegistryUnavailable, read_sites
 
-    sites = asyncio.run(read_sites(get_settings()))
+    try:
+        sites = asyncio.run(read_sites(get_settings()))
+    except RegistryUnavailable as exc:
+        raise _fail(str(exc)) from None
     table = Table("public_id", "name", "active", "origins", "signed", "updated_at")
     for site in sites:
         table.add_row(

@@ -129,12 +129,21 @@ async def publish_site(settings: Settings, site: SiteRecord) -> None:
         await producer.stop()
 
 
-async def read_sites(settings: Settings, timeout_s: float = 15.0) -> list[SiteRecord]:
+class RegistryUnavailable(RuntimeError):
+    pass
+
+
+async def read_sites(settings: Settings, timeout_s: float = 45.0) -> list[SiteRecord]:
     """Read the registry once, to its end (for the CLI)."""
     registry = SiteRegistry(settings)
     await registry.start()
     try:
         await registry.wait_loaded(timeout_s)
+    except TimeoutError:
+        raise RegistryUnavailable(
+            f"could not read the site registry ({settings.topics.sites}) from Kafka at {settings.kafka_bootstrap} "
+            f"within {timeout_s:.0f}s; is Kafka up? (`make up` starts the local stack)"
+        ) from None
     finally:
         await registry.stop()
     return registry.all()

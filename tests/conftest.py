@@ -55,19 +55,27 @@ def stack() -> Iterator[None]:
     if not (port_open(KAFKA) and port_open(REDIS)):
         subprocess.run([str(REPO_ROOT / "dev" / "stack.sh"), "up"], check=True)
     yield
-    # in a thread of its own: the test session's event loop machinery stays out of the way
-    cleanup = threading.Thread(target=lambda: asyncio.run(_delete_test_topics()))
+    delete_topics(("test-", "fuzz-"))
+
+
+def delete_topics(prefixes: tuple[str, ...]) -> None:
+    """Delete the topics whose names start with one of ``prefixes``; a busy broker with thousands
+    of leftover partitions makes every later topic creation and restart slow.
+
+    Runs in a thread of its own, so the test session's event loop machinery stays out of the way.
+    """
+    cleanup = threading.Thread(target=lambda: asyncio.run(_delete_topics(prefixes)))
     cleanup.start()
     cleanup.join(timeout=60)
 
 
-async def _delete_test_topics() -> None:
+async def _delete_topics(prefixes: tuple[str, ...]) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=f"{KAFKA[0]}:{KAFKA[1]}")
     try:
         await admin.start()
-        names = [t for t in await admin.list_topics() if t.startswith(("test-", "fuzz-"))]
+        names = [t for t in await admin.list_topics() if t.startswith(prefixes)]
         for i in range(0, len(names), 200):
             await admin.delete_topics(names[i : i + 200])
     except Exception as exc:  # cleanup only: never fail the run for it
@@ -104,5 +112,7 @@ def isolated_settings(var_dir: Path, chdb_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def settings(stack: None, chdb_dir: Path, tmp_path: Path) -> Settings:
-    return isolated_settings(tmp_path / "var", chdb_dir)
+def settings(stack: None, chdb_dir: Path, tmp_path: Path) -> Iterator[Settings]:
+    s = isolated_settings(tmp_path / "var", chdb_dir)
+    yield s
+    delete_topics((s.topic_prefix, s.worker_group))

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from leadstream.settings import Settings
-from tests.conftest import isolated_settings
+from tests.conftest import delete_topics, isolated_settings
 from tests.processes import leadstream_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -77,6 +77,7 @@ def os_edge(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
                 break
             time.sleep(0.5)
         yield settings, http
+    delete_topics((settings.topic_prefix, settings.worker_group))
 
 
 def post(http: httpx.Client, path: str, body: dict[str, Any], **kw: Any) -> httpx.Response:

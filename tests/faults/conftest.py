@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
+import uuid
 
 import pytest
 
@@ -18,10 +20,40 @@ def stack_owned(service: str) -> bool:
 
 
 async def stack(action: str, service: str) -> None:
-    """``dev/stack.sh <action> <service>`` without blocking the event loop."""
+    """``dev/stack.sh <action> <service>`` without blocking the event loop; after a start,
+    also wait until Kafka takes new topics (the log says "started" before the controller is
+    ready for them), so the next test does not pay for this one's restart."""
     done = await asyncio.to_thread(subprocess.run, [STACK, action, service], capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"stack.sh {action} {service} failed: {done.stderr}")
+    if action == "start" and service == "kafka":
+        await kafka_usable()
+
+
+async def kafka_usable(timeout_s: float = 90) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers="127.0.0.1:9092", request_timeout_ms=5000)
+        try:
+            await admin.start()
+            probe = f"test-probe-{uuid.uuid4().hex[:8]}"
+            await admin.create_topics([NewTopic(probe, 1, 1)])
+            await admin.delete_topics([probe])
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
+        finally:
+            await admin.close()
+
+
+def start_kafka_and_wait() -> None:
+    """Blocking form, for tests that drive load from threads."""
+    subprocess.run([STACK, "start", "kafka"], check=True, capture_output=True)
+    asyncio.run(kafka_usable())
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from leadstream.settings import REPO_ROOT, Settings
-from tests.faults.conftest import stack_owned
+from tests.faults.conftest import stack_owned, start_kafka_and_wait
 from tests.processes import leadstream_process, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -132,7 +132,7 @@ def test_kafka_killed_under_load(settings: Settings, tmp_path: Path, stack: None
             acked_when_down = len(load.acked)
             time.sleep(2)
             assert len(load.acked) == acked_when_down  # nothing acknowledged while the broker is gone
-            subprocess.run([STACK, "start", "kafka"], check=True, capture_output=True)
+            start_kafka_and_wait()
             deadline = time.monotonic() + 90
             while len(load.acked) == acked_when_down:  # the same edge process recovers by itself
                 assert time.monotonic() < deadline, "edge did not recover"

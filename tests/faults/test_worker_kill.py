@@ -80,6 +80,20 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
         f"raw rows={raw} (duplicates inserted={raw - stored}) session event counts={in_sessions} "
         f"daily stats events={daily}"
     )
+    if stored != len(acked):  # say where the difference is before failing
+        print(
+            "per partition (table):",
+            orjson.loads(
+                run_cli(
+                    settings,
+                    "query",
+                    "--format",
+                    "json",
+                    "SELECT kafka_partition, count() AS n, min(kafka_offset) AS lo, max(kafka_offset) AS hi FROM events "
+                    "WHERE site_id = 'kill-site' GROUP BY kafka_partition ORDER BY 1",
+                )
+            ),
+        )
     assert len(acked) > 500, "the load did not run"
     assert stored == distinct == len(acked)  # nothing lost, nothing doubled as analysts see it
     assert in_sessions == len(acked)  # session state applied each event exactly once

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from leadstream.settings import Settings
-from tests.conftest import isolated_settings
+from tests.conftest import delete_topics, isolated_settings
 from tests.processes import leadstream_process, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -39,6 +39,7 @@ def running(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         httpx.Client(base_url=edge_url, timeout=15) as http,
     ):
         yield settings, http
+    delete_topics((settings.topic_prefix, settings.worker_group))
 
 
 def query(settings: Settings, sql: str) -> list[dict[str, object]]:
