@@ -16,6 +16,7 @@ from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
+STEP_TIMEOUT_S = 5.0
 
 
 class SiteRegistry:
@@ -86,8 +87,10 @@ class SiteRegistry:
         await consumer.start()
         try:
             consumer.assign(parts)
-            await consumer.seek_to_beginning(*parts)
-            end = await consumer.end_offsets(parts)
+            # A just-restarted broker can leave these waiting on a leader for minutes: give up
+            # after a few seconds and start over with a fresh consumer (see _run).
+            await asyncio.wait_for(consumer.seek_to_beginning(*parts), STEP_TIMEOUT_S)
+            end = await asyncio.wait_for(consumer.end_offsets(parts), STEP_TIMEOUT_S)
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for records in batches.values():

@@ -89,7 +89,8 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
                     "query",
                     "--format",
                     "json",
-                    "SELECT kafka_partition, count() AS n, min(kafka_offset) AS lo, max(kafka_offset) AS hi FROM events "
+                    "SELECT kafka_partition, count() AS n, min(kafka_offset) AS lo, max(kafka_offset) AS hi "
+                    "FROM events "
                     "WHERE site_id = 'kill-site' GROUP BY kafka_partition ORDER BY 1",
                 )
             ),
