@@ -14,11 +14,11 @@ from fastapi import FastAPI, Request
 
 from leadstream import __version__
 from leadstream.api import routes as os_routes
+from leadstream.edge_state import EdgeState
 from leadstream.http import JSONResponse
 from leadstream.ingest.asgi import EdgeApp
 from leadstream.ingest.cors import VaryOriginMiddleware
 from leadstream.ingest.docs import add_tracking_docs
-from leadstream.ingest.state import EdgeState
 from leadstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -50,12 +50,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def stack() -> Iterator[None]:
     """Kafka and Redis on 127.0.0.1, started by the project's own script if not running.
 
-    Topics the suite created are deleted at the end, so a long-lived dev broker stays small.
+    Each fixture that makes topics deletes its own afterwards (never a sweep by pattern: another
+    test run may share the broker).
     """
     if not (port_open(KAFKA) and port_open(REDIS)):
         subprocess.run([str(REPO_ROOT / "dev" / "stack.sh"), "up"], check=True)
     yield
-    delete_topics(("test-", "fuzz-"))
 
 
 def delete_topics(prefixes: tuple[str, ...]) -> None:

@@ -19,7 +19,7 @@ from leadstream import __version__
 from leadstream.api.auth import OSAuthError
 from leadstream.api.envelope import OS_VERSION, Call
 from leadstream.broker import BrokerUnavailable
-from leadstream.ingest.state import EdgeState
+from leadstream.edge_state import EdgeState
 from leadstream.salesos.context import ContextNotAvailable, resolve_sales_context
 from leadstream.salesos.fallbacks import fallback_data
 from leadstream.salesos.guard import scan_payload

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from leadstream.edge_state import EdgeState
 from leadstream.ingest.admission import Rejected
 from leadstream.ingest.call_event import handle_call_event
 from leadstream.ingest.preflight import handle_preflight
 from leadstream.ingest.responses import tracking_error
-from leadstream.ingest.state import EdgeState
 from leadstream.ingest.sync import handle_sync
 from leadstream.ingest.wire import Inbound, Reply
 

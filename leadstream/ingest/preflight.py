@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadstream.ingest.state import EdgeState
+from leadstream.edge_state import EdgeState
 from leadstream.ingest.wire import Inbound, Reply
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from uuid_utils.compat import uuid7
 
 from leadstream.broker import BrokerUnavailable
+from leadstream.edge_state import EdgeState
 from leadstream.ingest.admission import check_origin, invalid, read_json, require_site, within_rate
 from leadstream.ingest.cors import allow_origin
 from leadstream.ingest.responses import broker_unavailable
-from leadstream.ingest.state import EdgeState
 from leadstream.ingest.wire import Inbound, Reply
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.tracking import EventRecord, SyncEvent, parse_sync_payload

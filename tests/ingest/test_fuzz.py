@@ -20,6 +20,7 @@ from leadstream.edge import create_app
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
 from leadstream.site_registry import publish_site
+from tests.conftest import delete_topics
 from tests.edge_fixtures import ORIGIN
 
 pytestmark = pytest.mark.integration
@@ -91,6 +92,7 @@ def client(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Te
 
             time.sleep(0.1)
         yield c
+    delete_topics((s.topic_prefix,))
 
 
 def check(response: object, path: str) -> None:
