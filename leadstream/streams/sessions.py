@@ -102,6 +102,9 @@ class Working:
     def apply(self, record: EventRecord, offset: int) -> None:
         """Apply one event unless it was applied before (re-delivery) or repeats within 5 s."""
         if offset <= self.offset:
+            # Applied before a crash, but the row and update written for it may not have been:
+            # emit the state again (both writes are idempotent), never apply the event twice.
+            self.changed = True
             return
         self.offset = offset
         at = record.received_at

@@ -31,6 +31,7 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
     edge_url = f"http://127.0.0.1:{settings.edge_port}"
     health = f"{settings.worker_url}/leadstream/health"
     acked: list[str] = []
+    unknown: list[str] = []  # not acknowledged: the edge may still have written them (a late ack)
     sessions = [str(uuid.uuid4()) for _ in range(20)]
     stop = threading.Event()
 
@@ -42,9 +43,11 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
                     {"s": "kill-site", "u": f"https://x.example/{i}-{j}", "sid": sessions[(i + j) % 20], "ea": "view"}
                     for j in range(50)
                 ]
-                r = http.post("/api/sync", json={"events": events})
-                if r.status_code == 200:
-                    acked.extend(e["u"] for e in events)
+                try:
+                    ok = http.post("/api/sync", json={"events": events}).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                (acked if ok else unknown).extend(e["u"] for e in events)
                 i += 1
 
     with leadstream_process("edge", settings, f"{edge_url}/healthz", tmp_path / "edge.log"):
@@ -69,18 +72,24 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
             while time.monotonic() < deadline:
                 stored = count(settings, "SELECT count() AS n FROM events_v WHERE site_id = 'kill-site'")
                 in_sessions = count(settings, "SELECT sum(events) AS n FROM sessions_v WHERE site_id = 'kill-site'")
-                if stored >= len(acked) and in_sessions >= len(acked):
+                if stored >= len(acked) and in_sessions >= stored:
                     break
                 time.sleep(1)
             distinct = count(settings, "SELECT uniqExact(url) AS n FROM events_v WHERE site_id = 'kill-site'")
             raw = count(settings, "SELECT count() AS n FROM events WHERE site_id = 'kill-site'")
             daily = count(settings, "SELECT sum(events) AS n FROM daily_site_stats_v WHERE site_id = 'kill-site'")
+            sample = acked[:: max(1, len(acked) // 300)]
+            urls = ",".join(f"'{u}'" for u in sample)
+            acked_present = count(
+                settings, f"SELECT count() AS n FROM events_v WHERE site_id = 'kill-site' AND url IN ({urls})"
+            )
     print(
-        f"\naccounting: acknowledged={len(acked)} stored(analyst view)={stored} distinct={distinct} "
+        f"\naccounting: sent={len(acked) + len(unknown)} acknowledged={len(acked)} "
+        f"stored(analyst view)={stored} distinct={distinct} "
         f"raw rows={raw} (duplicates inserted={raw - stored}) session event counts={in_sessions} "
         f"daily stats events={daily}"
     )
-    if stored != len(acked):  # say where the difference is before failing
+    if not len(acked) <= stored <= len(acked) + len(unknown):  # say where the difference is before failing
         print(
             "per partition (table):",
             orjson.loads(
@@ -96,6 +105,8 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
             ),
         )
     assert len(acked) > 500, "the load did not run"
-    assert stored == distinct == len(acked)  # nothing lost, nothing doubled as analysts see it
-    assert in_sessions == len(acked)  # session state applied each event exactly once
-    assert daily == len(acked)  # the materialised daily statistics count each event once
+    assert stored == distinct  # nothing doubled as analysts see it
+    assert len(acked) <= stored <= len(acked) + len(unknown)  # nothing acknowledged lost; nothing invented
+    assert acked_present == len(sample)  # and the acknowledged ones are those stored (a sample by url)
+    assert in_sessions == stored  # session state applied each stored event exactly once
+    assert daily == stored  # the materialised daily statistics count each event once
