@@ -31,7 +31,7 @@ from leadstream.salesos.outreach import (
 )
 from leadstream.salesos.stages import MODES
 from leadstream.schemas.os import OSRun, SignalsLoad, company_record, signal_record
-from leadstream.scoring.os_profiles import PROFILES
+from leadstream.scoring.os_profiles import PROFILES, UnknownProfile, resolve_profile
 from leadstream.scoring.os_scores import UnknownScoreType, requested_scores
 
 router = APIRouter(prefix="/api/os", tags=["sales OS"])
@@ -87,9 +87,12 @@ def _check_endpoint(endpoint: str, body: dict[str, Any]) -> list[str]:
     options = body.get("options") or {}
     if not isinstance(options, dict):
         raise Refused(400, "options must be an object", "OS_INVALID_REQUEST")
-    profile = options.get("profile")
-    if profile is not None and profile not in PROFILES:
-        raise Refused(400, f"Unknown profile {str(profile)[:64]!r}; known: {', '.join(PROFILES)}", "OS_INVALID_PROFILE")
+    try:  # the scoring module's own rule, so the edge never refuses what scoring accepts (or the reverse)
+        resolve_profile(options.get("profile"))
+    except UnknownProfile as exc:
+        raise Refused(
+            400, f"Unknown profile {str(exc.profile)[:64]!r}; known: {', '.join(PROFILES)}", "OS_INVALID_PROFILE"
+        ) from None
     if endpoint == "score":
         if not body.get("entity_id") and not body.get("entity_data"):
             raise Refused(400, "entity_id or entity_data is required", "OS_INVALID_REQUEST")

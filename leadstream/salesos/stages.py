@@ -20,7 +20,6 @@ MODES: dict[str, tuple[str, ...]] = {
     "discovery_to_score": ("discovery", "enrich", "score", "rank"),
     "discovery_only": ("discovery",),
 }
-KNOWN_SOURCES = ("custom", "apollo", "linkedin")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
