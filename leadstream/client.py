@@ -190,11 +190,15 @@ def _outcome_of(state: RetryCallState) -> Outcome:
     return state.outcome.result()
 
 
-def _retrying_kwargs(retries: int, backoff: Backoff) -> dict[str, Any]:
+def retrying_kwargs(
+    retries: int, backoff: Backoff, retryable: Callable[[Outcome], bool] = is_retryable
+) -> dict[str, Any]:
+    """tenacity arguments for calls whose attempts return their outcome (a response, or a caught
+    :data:`NETWORK_ERRORS` error) instead of raising: ``retryable`` outcomes are tried again up to
+    ``retries`` times, and exhaustion returns the last outcome. Also used by the discovery connectors."""
     plan = _RetryPlan(retries, backoff)
-    # Outcomes are values (responses or caught network errors), so exhaustion returns the last one.
     return {
-        "retry": retry_if_result(is_retryable),
+        "retry": retry_if_result(retryable),
         "stop": plan.stop,
         "wait": plan.wait,
         "retry_error_callback": _outcome_of,
@@ -362,7 +366,7 @@ class _Core:
         )
 
     def retrying_kwargs(self, call: _Call) -> dict[str, Any]:
-        return _retrying_kwargs(call.retries, self.backoff)
+        return retrying_kwargs(call.retries, self.backoff)
 
     def admit(self, call: _Call) -> bool:
         return call.breaker is None or call.breaker.allow()

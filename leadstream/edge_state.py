@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leadstream.api.auth import TokenTable
+from leadstream.api.auth import BearerVerifier, TokenTable
 from leadstream.ingest.cors import CorsPolicy
 from leadstream.ingest.ratelimit import RateLimiter
 from leadstream.publisher import Publisher
@@ -36,7 +36,7 @@ class EdgeState:
             cors=CorsPolicy(sites, settings.global_origins),
             limiter=RateLimiter(settings.redis_url),
             replies=ReplyHub(settings.redis_url, namespace=settings.topic_prefix),
-            os_auth=TokenTable(settings.os_tokens),
+            os_auth=TokenTable(settings.os_tokens, BearerVerifier.from_settings(settings)),
             breakers={name: policy.breaker(name=name) for name, policy in BREAKER_POLICIES.items()},
         )
 

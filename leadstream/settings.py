@@ -73,10 +73,31 @@ class Settings(BaseSettings):
     )
     os_reply_timeout_s: float = Field(default=5.0, gt=0, description="wait for the stage chain, then fallback")
     os_pipeline_timeout_s: float = Field(default=10.0, gt=0)
+    os_jwt_key: str = Field(
+        default="",
+        description="verifies Authorization: Bearer JWTs (PEM public key or HS secret); empty: Bearer not checked",
+    )
+    os_jwt_algorithms: str = Field(default="RS256", description="comma-separated JWT algorithms accepted")
+    os_jwt_audience: str = Field(default="", description="required JWT aud when set")
+    os_jwt_issuer: str = Field(default="", description="required JWT iss when set")
+    llm_base_url: str = Field(
+        default="", description="OpenAI-compatible API base, e.g. https://api.openai.com/v1; empty: AI options off"
+    )
+    llm_api_key: str = Field(default="", description="sent as Authorization: Bearer; may be empty for local servers")
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = Field(
+        default=3.0, gt=0, description="an AI stage's wait, within what is left of 60% of the OS reply timeout"
+    )
     apollo_api_key: str | None = None
     apollo_base_url: str = "https://api.apollo.io"
     linkedin_api_token: str | None = None
     linkedin_base_url: str = "https://api.linkedin.com"
+    linkedin_search_path: str = Field(default="/rest/companySearch", description="company search, GET, under the base")
+    linkedin_api_version: str = Field(default="202506", description="LinkedIn-Version header (YYYYMM)")
+    provider_timeout_s: float = Field(
+        default=3.0, gt=0, description="budget of one discovery connector call, retries included (< os_reply_timeout_s)"
+    )
+    provider_retries: int = Field(default=2, ge=0, description="connector retries on network errors, 429 and 5xx")
 
     # --- worker -----------------------------------------------------------------------------
     worker_group: str = "leadstream-worker"

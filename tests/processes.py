@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from leadstream.settings import Settings
+from tests.conftest import delete_topics, isolated_settings
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -75,3 +76,28 @@ def run_cli(settings: Settings, *args: str) -> str:
     if done.returncode != 0:
         raise RuntimeError(f"leadstream {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return done.stdout
+
+
+@contextmanager
+def edge_and_worker(
+    tmp: Path, before_start: Callable[[Settings], object] | None = None, **overrides: object
+) -> Iterator[tuple[Settings, httpx.Client]]:
+    """A worker and an edge on settings of their own (``overrides`` on top) with a generous OS reply
+    deadline, and a client for the edge; ``before_start(settings)`` runs first. The topics are deleted
+    afterwards."""
+    defaults = {
+        "clickhouse_dsn": f"chdb://{tmp / 'warehouse'}",
+        "os_reply_timeout_s": 10.0,
+        "os_pipeline_timeout_s": 15.0,
+    }
+    settings = isolated_settings(tmp / "var", tmp / "unused").model_copy(update=defaults | overrides)
+    if before_start is not None:
+        before_start(settings)
+    edge_url = f"http://127.0.0.1:{settings.edge_port}"
+    with (
+        leadstream_process("worker", settings, f"{settings.worker_url}/leadstream/health", tmp / "worker.log"),
+        leadstream_process("edge", settings, f"{edge_url}/healthz", tmp / "edge.log"),
+        httpx.Client(base_url=edge_url, timeout=30) as http,
+    ):
+        yield settings, http
+    delete_topics((settings.topic_prefix, settings.worker_group))

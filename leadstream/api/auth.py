@@ -1,11 +1,28 @@
-"""Who may call the OS edge, for which tenants (SPEC §5.1)."""
+"""Who may call the OS edge, for which tenants (SPEC §5.1).
+
+Two credentials: ``x-pr-os-token`` (always required; which tenants it may act for) and, when a
+verification key is configured (``LEADSTREAM_OS_JWT_KEY``), ``Authorization: Bearer <JWT>``, the
+contract's production OIDC token. With a key, the Bearer token is required and must verify (signature
+by the key, an allowed algorithm, not expired, ``exp`` present, and ``aud`` / ``iss`` when configured);
+without one, a Bearer header is accepted and not looked at. Either failing is the contract's 401.
+"""
 
 from __future__ import annotations
 
 import hmac
+import logging
+import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
+import jwt
 import orjson
+
+if TYPE_CHECKING:
+    from leadstream.settings import Settings
+
+log = logging.getLogger(__name__)
+VERIFIED_CACHE_SIZE = 1024  # tokens verified once are taken again until they expire: a SaaS reuses one for an hour
 
 
 class OSAuthError(Exception):
@@ -19,14 +36,88 @@ AUTH_DENIED = OSAuthError(403, "Authorization denied - check IAM bindings", "OS_
 TENANT_REQUIRED = OSAuthError(400, "x-tenant-id header is required", "OS_TENANT_REQUIRED")
 
 
-class TokenTable:
-    """Tokens and the tenants each may act for (``*``: any). Parsed once from settings."""
+class BearerVerifier:
+    """Checks ``Authorization: Bearer <JWT>`` against one configured key.
 
-    def __init__(self, spec: str) -> None:
+    The key is prepared once per allowed algorithm (a PEM public key for RS/PS/ES/EdDSA, a shared
+    secret for HS), and a verified token is remembered until its ``exp`` (the last 1024 tokens), so a
+    request costs a dict lookup, or one signature check for a token not seen yet. A key unusable for an
+    algorithm (an HS secret with RS256, a public key with HS256) is a configuration error at start, and
+    ``none`` is never allowed.
+    """
+
+    def __init__(self, key: str, algorithms: str = "RS256", audience: str = "", issuer: str = "") -> None:
+        if key.lstrip().startswith("-----BEGIN") and "\\n" in key:
+            key = key.replace("\\n", "\n")  # a PEM squeezed onto one line of an env file
+        names = [a.strip() for a in algorithms.split(",") if a.strip()]
+        if not names or any(a.lower() == "none" for a in names):
+            raise ValueError("LEADSTREAM_OS_JWT_ALGORITHMS must name signing algorithms, e.g. RS256 (never none)")
+        self._keys: dict[str, Any] = {}
+        for name in names:
+            try:
+                self._keys[name] = jwt.get_algorithm_by_name(name).prepare_key(key)
+            except (NotImplementedError, jwt.InvalidKeyError, ValueError, TypeError) as exc:
+                raise ValueError(f"LEADSTREAM_OS_JWT_KEY is not a usable {name} key: {exc}") from None
+        self._audience = audience or None
+        self._issuer = issuer or None
+        self._verified: dict[str, tuple[float, dict[str, Any]]] = {}  # token -> (exp, claims); oldest first
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BearerVerifier | None:
+        """None when no key is configured: Bearer tokens are then accepted unverified."""
+        if not settings.os_jwt_key.strip():
+            return None
+        return cls(settings.os_jwt_key, settings.os_jwt_algorithms, settings.os_jwt_audience, settings.os_jwt_issuer)
+
+    def verify(self, authorization: str | None) -> dict[str, Any]:
+        """The token's claims, or AUTH_FAILED (missing, not Bearer, malformed, bad signature, expired,
+        wrong audience or issuer, algorithm not allowed)."""
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AUTH_FAILED
+        known = self._verified.get(token)
+        if known is not None and known[0] > time.time():
+            return known[1]
+        try:
+            claims = self._decode(token)
+        except jwt.PyJWTError as exc:
+            log.debug("Bearer token refused: %s", type(exc).__name__)
+            raise AUTH_FAILED from None
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.pop(next(iter(self._verified)))
+        self._verified[token] = (float(claims["exp"]), claims)
+        return claims
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        if len(self._keys) == 1:  # the usual case: no need to read the header first
+            [(alg, key)] = self._keys.items()
+        else:
+            alg = jwt.get_unverified_header(token).get("alg")
+            key = self._keys.get(alg) if isinstance(alg, str) else None
+            if key is None:
+                raise jwt.InvalidAlgorithmError("algorithm not allowed")
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            audience=self._audience,
+            issuer=self._issuer,
+            options={"require": ["exp"], "verify_aud": self._audience is not None},  # aud unchecked if unset
+        )
+
+
+class TokenTable:
+    """Tokens and the tenants each may act for (``*``: any). Parsed once from settings.
+
+    With a :class:`BearerVerifier`, a request also needs a Bearer token it accepts."""
+
+    def __init__(self, spec: str, bearer: BearerVerifier | None = None) -> None:
         raw = orjson.loads(spec or "{}")
         if not isinstance(raw, dict):
             raise ValueError('LEADSTREAM_OS_TOKENS must be a JSON object: {"token": ["tenant", ...]}')
         self._tokens = {str(k).encode(): frozenset(map(str, v)) for k, v in raw.items() if k}
+        self._bearer = bearer
 
     def tenants_for(self, token: str) -> frozenset[str] | None:
         """Compared against every token in constant time, so timing tells nothing about near misses."""
@@ -42,6 +133,8 @@ class TokenTable:
         tenants = self.tenants_for(headers.get("x-pr-os-token") or "")
         if tenants is None:
             raise AUTH_FAILED
+        if self._bearer is not None:
+            self._bearer.verify(headers.get("authorization"))
         tenant = (headers.get("x-tenant-id") or "").strip()
         if not tenant:
             raise TENANT_REQUIRED

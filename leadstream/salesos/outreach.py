@@ -51,6 +51,7 @@ __all__ = [
     "normalise_personalization",
     "normalise_tone",
     "outreach_item",
+    "pitch_brief",
     "render_outreach",
     "score_band",
 ]
@@ -486,6 +487,13 @@ def _values(facts: LeadFacts, pitch: _Pitch, personalization: str, now: datetime
         "topic": pitch.topic,
         "org": pitch.org,
     }
+
+
+def pitch_brief(profile: str | None) -> dict[str, str]:
+    """What a profile's messages are about (topic, value proposition, discovery question, who signs),
+    for prompts that write in the same voice as the templates. Raises :class:`UnknownProfile`."""
+    pitch = _PITCHES[resolve_profile(profile)]
+    return {"topic": pitch.topic, "value": pitch.value, "question": pitch.question, "sender": pitch.org}
 
 
 # --- channels --------------------------------------------------------------------------------------

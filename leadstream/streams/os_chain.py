@@ -20,12 +20,26 @@ import orjson
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
+from leadstream.providers import ProviderQuery, search_providers
 from leadstream.replies import post_reply
-from leadstream.salesos.stages import STAGES, discover, enrich, leads_from_ranked, outreach_for, rank, score_all
+from leadstream.salesos.stages import (
+    STAGES,
+    discover,
+    discovery_filters,
+    discovery_limit,
+    enrich,
+    leads_from_ranked,
+    outreach_for,
+    rank,
+    requested_sources,
+    score_all,
+)
 from leadstream.schemas.os import OSRun
+from leadstream.scoring.os_profiles import resolve_profile
 from leadstream.scoring.os_scores import score_entity
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.os_ai import OSAssistant
 
 log = logging.getLogger(__name__)
 REPLY_KIND = "os"
@@ -43,15 +57,7 @@ class OSStages:
     def __init__(self, settings: Settings, warehouse: Warehouse) -> None:
         self._settings = settings
         self._warehouse = warehouse
-
-    def failed_sources(self) -> dict[str, str]:
-        s = self._settings
-        # The provider connectors are not built yet: with or without credentials they report why.
-        pending = "connector not available in this release"
-        return {
-            "apollo": pending if s.apollo_api_key else "no credentials: set LEADSTREAM_APOLLO_API_KEY",
-            "linkedin": pending if s.linkedin_api_token else "no credentials: set LEADSTREAM_LINKEDIN_API_TOKEN",
-        }
+        self._ai = OSAssistant(settings)
 
     async def _rows(self, sql: str, tenant: str, **params: str) -> list[dict[str, Any]]:
         result = await self._warehouse.read(sql, {"tenant": tenant, **params})
@@ -86,8 +92,14 @@ class OSStages:
         if run.endpoint.endswith("/pipeline"):
             config = {**config, **(config.get("discovery") or {})}
         tenant = run.tenant_id
-        found = discover(await self.companies(tenant), await self.signals(tenant), config, self.failed_sources())
-        run.results["discovery"] = found
+        query = ProviderQuery(discovery_filters(config), discovery_limit(config), run.context.get("region", "UAE"))
+        companies, signals, (external, failed) = await asyncio.gather(
+            self.companies(tenant),
+            self.signals(tenant),
+            search_providers(self._settings, requested_sources(config), query),
+        )
+        external_found = {name: result.as_dict() for name, result in external.items()}
+        run.results["discovery"] = discover(companies, signals, config, failed, external_found)
 
     async def enrich(self, run: OSRun) -> None:
         run.results["enrich"] = enrich(run.results.get("discovery", {}))
@@ -98,7 +110,11 @@ class OSStages:
         if run.endpoint.endswith("/score"):
             run.results["score"] = await self._score_one(run, profile, region, now)
         else:
-            run.results["score"] = score_all(run.results.get("enrich", []), profile, now, region)
+            enriched = run.results.get("enrich", [])
+            scored = score_all(enriched, profile, now, region)
+            scoring = (run.request.get("config") or {}).get("scoring")
+            await self._ai.explain(run, scoring, scored, [(e["entity"], e["signals"]) for e in enriched])
+            run.results["score"] = scored
 
     async def _score_one(self, run: OSRun, profile: str, region: str, now: datetime) -> dict[str, Any]:
         req = run.request
@@ -113,7 +129,7 @@ class OSStages:
             entity = found[0]
             if signals is None:
                 signals = await self.signals(run.tenant_id, str(entity_id))
-        return score_entity(
+        data = score_entity(
             entity,
             signals or [],
             options.get("profile") or profile,
@@ -125,6 +141,9 @@ class OSStages:
             entity_id=entity_id,
             entity_type=req.get("entity_type") or "company",
         )
+        scored = [data]
+        await self._ai.explain(run, options, scored, [(entity, signals or [])])
+        return scored[0]
 
     async def rank(self, run: OSRun) -> None:
         run.results["rank"] = rank(run.results.get("score", []))
@@ -140,7 +159,10 @@ class OSStages:
             options = (run.request.get("config") or {}).get("outreach") or {}
             leads = leads_from_ranked(run.results.get("rank", []), run.results.get("enrich", []))
             score = None
-        run.results["outreach"] = outreach_for(leads, options, options.get("profile") or profile, score, now)
+        profile = options.get("profile") or profile
+        items = outreach_for(leads, options, profile, score, now)
+        await self._ai.write_outreach(run, options, items, leads, resolve_profile(profile), score)
+        run.results["outreach"] = items
 
     def handler(self, stage: str) -> Callable[[OSRun], Awaitable[None]]:
         return getattr(self, stage)  # type: ignore[no-any-return]

@@ -13,8 +13,7 @@ import orjson
 import pytest
 
 from leadstream.settings import Settings
-from tests.conftest import delete_topics, isolated_settings
-from tests.processes import leadstream_process
+from tests.processes import edge_and_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 TOKEN = "test-os-token"
@@ -27,22 +26,7 @@ def headers(tenant: str = "acme", token: str = TOKEN, **extra: str) -> dict[str,
 
 @pytest.fixture(scope="module")
 def os_edge(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, httpx.Client]]:
-    tmp = tmp_path_factory.mktemp("os")
-    settings = isolated_settings(tmp / "var", tmp / "unused").model_copy(
-        update={
-            "clickhouse_dsn": f"chdb://{tmp / 'warehouse'}",
-            "os_tokens": TOKENS,
-            "os_reply_timeout_s": 10.0,
-            "os_pipeline_timeout_s": 15.0,
-            "sink_flush_s": 0.2,
-        }
-    )
-    edge_url = f"http://127.0.0.1:{settings.edge_port}"
-    with (
-        leadstream_process("worker", settings, f"{settings.worker_url}/leadstream/health", tmp / "worker.log"),
-        leadstream_process("edge", settings, f"{edge_url}/healthz", tmp / "edge.log"),
-        httpx.Client(base_url=edge_url, timeout=30) as http,
-    ):
+    with edge_and_worker(tmp_path_factory.mktemp("os"), os_tokens=TOKENS) as (settings, http):
         load = {
             "companies": [
                 {
@@ -77,7 +61,6 @@ def os_edge(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
                 break
             time.sleep(0.5)
         yield settings, http
-    delete_topics((settings.topic_prefix, settings.worker_group))
 
 
 def post(http: httpx.Client, path: str, body: dict[str, Any], **kw: Any) -> httpx.Response:

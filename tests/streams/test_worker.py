@@ -17,8 +17,7 @@ import orjson
 import pytest
 
 from leadstream.settings import Settings
-from tests.conftest import delete_topics, isolated_settings
-from tests.processes import leadstream_process, run_cli
+from tests.processes import edge_and_worker, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 GCLID = "Cj0KCQiA-worker-1"
@@ -26,20 +25,14 @@ GCLID = "Cj0KCQiA-worker-1"
 
 @pytest.fixture(scope="module")
 def running(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, httpx.Client]]:
-    tmp = tmp_path_factory.mktemp("worker")
-    settings = isolated_settings(tmp / "var", tmp / "unused").model_copy(
-        update={"clickhouse_dsn": f"chdb://{tmp / 'warehouse'}", "call_reply_timeout_s": 5.0, "match_grace_s": 2.0}
-    )
-    run_cli(settings, "sites", "add", "site-a")
-    run_cli(settings, "sites", "add", "site-b")
-    edge_url = f"http://127.0.0.1:{settings.edge_port}"
-    with (
-        leadstream_process("worker", settings, f"{settings.worker_url}/leadstream/health", tmp / "worker.log"),
-        leadstream_process("edge", settings, f"{edge_url}/healthz", tmp / "edge.log"),
-        httpx.Client(base_url=edge_url, timeout=15) as http,
-    ):
-        yield settings, http
-    delete_topics((settings.topic_prefix, settings.worker_group))
+    def add_sites(settings: Settings) -> None:
+        run_cli(settings, "sites", "add", "site-a")
+        run_cli(settings, "sites", "add", "site-b")
+
+    with edge_and_worker(
+        tmp_path_factory.mktemp("worker"), add_sites, call_reply_timeout_s=5.0, match_grace_s=2.0
+    ) as running:
+        yield running
 
 
 def query(settings: Settings, sql: str) -> list[dict[str, object]]:
