@@ -34,6 +34,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 from rich.progress import Progress
 
+from leadstream.broker import delete_topics
+from leadstream.heap import settle_heap
 from leadstream.settings import REPO_ROOT, Settings
 from tests.conftest import free_port
 from tests.processes import run_cli, settings_env, wait_http
@@ -292,6 +294,7 @@ def bench_os(settings: Settings, rate: float, seconds: float, tmp: Path, progres
         ) as http:
             for _ in range(20):  # warm-up: agents assigned, connections open
                 await http.post("/api/os/score", json=body, headers=headers)
+            settle_heap()  # the generator's own GC pauses would count as request latency
 
             async def send(i: int) -> None:
                 r = await http.post("/api/os/score", json=body, headers=headers)
@@ -421,6 +424,7 @@ def main() -> None:
     parser.add_argument("--e2e-seconds", type=float, default=60)
     parser.add_argument("--os-rate", type=float, default=100, help="offered /api/os/score requests/s")
     parser.add_argument("--os-seconds", type=float, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the run's logs and data under var/bench/")
     args = parser.parse_args()
     if not shutil.which("wrk") and args.only != "worker":
         sys.exit("wrk not found: apt-get install wrk (make bench installs it)")
@@ -458,7 +462,11 @@ def main() -> None:
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / f"{stem}.md").write_text(markdown(result))
     console.print(markdown(result))
-    shutil.rmtree(tmp, ignore_errors=True)
+    if args.keep:
+        console.print(f"logs, data and topics ({settings.topic_prefix}*) kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+        asyncio.run(delete_topics(settings.kafka_bootstrap, (settings.topic_prefix, settings.worker_group)))
 
 
 if __name__ == "__main__":

@@ -79,3 +79,17 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.os_runs, settings.topic_partitions),
         *(TopicSpec(t.os_stage(stage), settings.topic_partitions) for stage in OS_STAGES),
     ]
+
+
+async def delete_topics(bootstrap: str, prefixes: tuple[str, ...]) -> int:
+    """Delete the topics whose names start with one of ``prefixes`` (a run's own, never a
+    pattern shared with other runs); thousands of leftover partitions slow every broker call."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(prefixes)]
+        for i in range(0, len(names), 200):
+            await admin.delete_topics(names[i : i + 200])
+        return len(names)
+    finally:
+        await admin.close()

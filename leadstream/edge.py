@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from leadstream import __version__
 from leadstream.api import routes as os_routes
 from leadstream.edge_state import EdgeState
+from leadstream.heap import settle_heap
 from leadstream.http import JSONResponse
 from leadstream.ingest.asgi import EdgeApp
 from leadstream.ingest.cors import VaryOriginMiddleware
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> EdgeApp:
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         api.state.edge = EdgeState.build(settings)
         await api.state.edge.start()
+        settle_heap()
         try:
             yield
         finally:

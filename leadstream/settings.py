@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     worker_session_timeout_s: float = Field(
         default=10.0, gt=0, description="a worker that stops heartbeating loses its partitions after this long"
     )
+    fault_warehouse_outage_file: Path | None = Field(
+        default=None, description="fault drills: while this file exists the worker's warehouse calls fail"
+    )
+    worker_fetch_max_wait_ms: int = Field(
+        default=25, ge=1, le=1500, description="longest a worker fetch waits for new records (Faust's own is 1500)"
+    )
     match_grace_s: float = Field(default=1.5, ge=0, description="how long a call waits for its session's events")
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from leadstream import broker
 from leadstream.settings import REPO_ROOT, Settings
 
 pytest_plugins = ["tests.edge_fixtures"]
@@ -70,18 +71,10 @@ def delete_topics(prefixes: tuple[str, ...]) -> None:
 
 
 async def _delete_topics(prefixes: tuple[str, ...]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=f"{KAFKA[0]}:{KAFKA[1]}")
     try:
-        await admin.start()
-        names = [t for t in await admin.list_topics() if t.startswith(prefixes)]
-        for i in range(0, len(names), 200):
-            await admin.delete_topics(names[i : i + 200])
+        await broker.delete_topics(f"{KAFKA[0]}:{KAFKA[1]}", prefixes)
     except Exception as exc:  # cleanup only: never fail the run for it
         print(f"could not delete test topics: {exc!r}")
-    finally:
-        await admin.close()
 
 
 @pytest.fixture(scope="session")

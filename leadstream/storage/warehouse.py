@@ -12,6 +12,7 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import clickhouse_connect
@@ -25,6 +26,10 @@ class WarehouseLocked(RuntimeError):
     """The embedded warehouse directory is open in another process."""
 
 
+class WarehouseUnavailable(ConnectionError):
+    """ClickHouse cannot be reached (here: the outage failpoint is set)."""
+
+
 class QueryResult:
     def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.columns = list(columns)
@@ -32,11 +37,14 @@ class QueryResult:
 
 
 class Warehouse:
-    def __init__(self, dsn: str, database: str) -> None:
+    def __init__(self, dsn: str, database: str, outage_flag: Path | None = None) -> None:
+        """``outage_flag``: a failpoint for fault drills; while that file exists every insert and
+        read fails as if ClickHouse were unreachable (an embedded warehouse cannot be stopped alone)."""
         if not _IDENT.match(database):
             raise ValueError(f"database name {database!r} must be a plain identifier")
         self.dsn = dsn
         self.database = database
+        self._outage_flag = outage_flag
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse")
         self._client: Client | None = None
         self._reader: Client | None = None
@@ -81,7 +89,12 @@ class Warehouse:
     def sync(self, fn: Callable[[Client], T]) -> T:
         return self._executor.submit(lambda: fn(self.client)).result()
 
+    def _reachable(self) -> None:
+        if self._outage_flag is not None and self._outage_flag.exists():
+            raise WarehouseUnavailable(f"warehouse unavailable (failpoint {self._outage_flag} is set)")
+
     async def call(self, fn: Callable[[Client], T]) -> T:
+        self._reachable()
         return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self.client))
 
     async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str) -> None:
@@ -92,6 +105,7 @@ class Warehouse:
     def _read(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         if self._reader is None:
             raise RuntimeError("warehouse is not open")
+        self._reachable()
         result = self._reader.query(sql, parameters=parameters)
         return QueryResult(result.column_names, result.result_rows)
 

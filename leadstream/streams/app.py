@@ -8,6 +8,7 @@ import logging
 import faust
 
 from leadstream.broker import core_topics, ensure_topics
+from leadstream.heap import settle_heap
 from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
@@ -17,6 +18,7 @@ from leadstream.streams.os_chain import register_os_chain
 from leadstream.streams.sessions import register_session_scorer
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.table_sink import TableSink
+from leadstream.streams.transport import use_fetch_max_wait
 from leadstream.streams.web import register_web
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.worker_group,
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=f"{use_fetch_max_wait(settings.worker_fetch_max_wait_ms)}://{settings.kafka_bootstrap}",
         store=settings.worker_store,
         datadir=str(datadir),
         autodiscover=False,
@@ -60,7 +62,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
 def prepare(settings: Settings) -> Warehouse:
     """Blocking start-up work before the worker runs: topics exist, warehouse open and migrated."""
     asyncio.run(ensure_topics(settings, core_topics(settings)))
-    warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database)
+    warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database, settings.fault_warehouse_outage_file)
     warehouse.open()
     applied = warehouse.sync(migrate)
     for m in applied:
@@ -81,6 +83,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
         # every library debug call (aiokafka logs several per produce) still builds a record.
         logging.getLogger().setLevel(level)
 
+    settle_heap()
     try:
         Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
     finally:

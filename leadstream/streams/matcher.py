@@ -25,7 +25,7 @@ from leadstream.scoring.session_score import SessionState, call_status, confiden
 from leadstream.settings import Settings
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import keyed_table
+from leadstream.streams.tables import changelog_durable, keyed_table
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +139,12 @@ def register_call_matcher(
         streams[:] = [stream]
         async for batch in stream.noack_take(settings.sink_batch_rows, within=0.1):
             async with lock:
+                remembered = []
                 for event in batch:
                     msg = event.message
                     if msg.topic == updates:
                         remember(msg.key, msg.value)
-                        await stream.ack(event)
+                        remembered.append(event)
                         continue
                     try:
                         call = CallRecord.model_validate_json(msg.value)
@@ -152,6 +153,10 @@ def register_call_matcher(
                         await stream.ack(event)
                         continue
                     pending.append(Pending(event, call, time.monotonic() + settings.match_grace_s))
+                if remembered:
+                    await changelog_durable(app)  # the updates' offsets commit only once the table has them
+                    for event in remembered:
+                        await stream.ack(event)
                 await settle()
 
     def remember(key: bytes | None, value: bytes) -> None:

@@ -24,7 +24,7 @@ from leadstream.scoring.session_score import SessionState, apply_event, confiden
 from leadstream.settings import Settings
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import keyed_table
+from leadstream.streams.tables import changelog_durable, keyed_table
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,7 @@ def register_session_scorer(
                 ]
                 for fut in sends:
                     await fut  # the matcher must see the update before these offsets commit
+            await changelog_durable(app)
             for event in batch:
                 await stream.ack(event)
 
