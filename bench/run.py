@@ -415,6 +415,20 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def own_topics(settings: Settings, stage: str, tmp: Path) -> Settings:
+    """Topics, consumer group and warehouse of the stage's own, so it does not start behind the
+    records an earlier stage left (the worker stage's million events); deleted with the run's."""
+    fresh = settings.model_copy(
+        update={
+            "topic_prefix": f"{settings.worker_group}-{stage}.",
+            "worker_group": f"{settings.worker_group}-{stage}",
+            "clickhouse_dsn": f"chdb://{tmp / f'warehouse-{stage}'}",
+        }
+    )
+    run_cli(fresh, "sites", "add", "bench")
+    return fresh
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration per run")
@@ -451,11 +465,10 @@ def main() -> None:
         if args.only in (None, "worker"):
             result["worker"] = bench_worker(settings, args.events, tmp, progress)
         if args.only in (None, "e2e"):
-            fresh = settings.model_copy(update={"worker_group": f"{settings.worker_group}-e2e"})
+            fresh = own_topics(settings, "e2e", tmp)
             result["e2e"] = bench_e2e(fresh, args.e2e_rate, args.e2e_seconds, tmp, progress)
         if args.only in (None, "os"):
-            fresh = settings.model_copy(update={"worker_group": f"{settings.worker_group}-os"})
-            result["os"] = bench_os(fresh, args.os_rate, args.os_seconds, tmp, progress)
+            result["os"] = bench_os(own_topics(settings, "os", tmp), args.os_rate, args.os_seconds, tmp, progress)
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     stem = result["date"][:10] + (f"-{args.only}" if args.only else "")
