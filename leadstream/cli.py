@@ -45,7 +45,7 @@ def edge(
 
     s = get_settings()
     uvicorn.run(
-        "leadstream.edge:create_app",
+        "leadstream.edge:serve_app",
         factory=True,
         host=host or s.edge_host,
         port=port or s.edge_port,

@@ -25,14 +25,17 @@ from leadstream.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> EdgeApp:
+def create_app(settings: Settings | None = None, *, own_process: bool = False) -> EdgeApp:
+    """``own_process``: the edge is the process (``leadstream edge``), so its start-up heap may be
+    frozen out of the garbage collector; not for an edge embedded in a longer-lived process."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         api.state.edge = EdgeState.build(settings)
         await api.state.edge.start()
-        settle_heap()
+        if own_process:
+            settle_heap()
         try:
             yield
         finally:
@@ -55,3 +58,8 @@ def create_app(settings: Settings | None = None) -> EdgeApp:
         return JSONResponse(body, status_code=200 if edge.ready else 503)
 
     return EdgeApp(api)
+
+
+def serve_app() -> EdgeApp:
+    """The app factory of ``leadstream edge``."""
+    return create_app(own_process=True)
