@@ -277,6 +277,9 @@ def stack_processes(settings: Settings, tmp: Path) -> Iterator[tuple[subprocess.
         yield worker, edge
 
 
+WARM_UP_S = 10.0
+
+
 def bench_os(settings: Settings, rate: float, seconds: float, tmp: Path, progress: Progress) -> dict[str, Any]:
     token = uuid.uuid4().hex
     settings = settings.model_copy(update={"os_tokens": json.dumps({token: ["bench"]})})
@@ -294,6 +297,12 @@ def bench_os(settings: Settings, rate: float, seconds: float, tmp: Path, progres
         ) as http:
             for _ in range(20):  # warm-up: agents assigned, connections open
                 await http.post("/api/os/score", json=body, headers=headers)
+
+            async def warm(i: int) -> None:
+                await http.post("/api/os/score", json=body, headers=headers)
+
+            # steady state: a just-started broker (JIT) and worker answer the first seconds far slower
+            await open_loop(rate, WARM_UP_S, warm, progress, f"warm-up {WARM_UP_S:g} s at {rate:g}/s (not measured)")
             settle_heap()  # the generator's own GC pauses would count as request latency
 
             async def send(i: int) -> None:
