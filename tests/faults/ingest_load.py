@@ -4,6 +4,7 @@ and the accounting of what the edge acknowledged against what ClickHouse holds."
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -99,3 +100,14 @@ def assert_exactly_once(n: dict[str, int]) -> None:
     assert n["sample present"] == n["acknowledged sample"]  # and the acknowledged ones are those stored
     assert n["session event counts"] == n["stored"]  # session state applied each stored event exactly once
     assert n["daily stats events"] == n["stored"]  # the daily statistics count each event once
+
+
+def wait_for_catch_up(settings: Settings, load: Load, timeout_s: float) -> None:
+    """Until every acknowledged event is stored and counted in its session, or ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        have = stored(settings, load.site)
+        in_sessions = count(settings, f"SELECT sum(events) AS n FROM sessions_v WHERE site_id = '{load.site}'")
+        if have >= len(load.acked) and in_sessions >= have:
+            return
+        time.sleep(1)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from leadstream.settings import Settings
-from tests.faults.ingest_load import Load, account, assert_exactly_once, stored
-from tests.faults.test_worker_kill import wait_for_catch_up
+from tests.faults.ingest_load import Load, account, assert_exactly_once, stored, wait_for_catch_up
 from tests.processes import leadstream_process, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leadstream.settings import Settings
-from tests.faults.ingest_load import Load, account, assert_exactly_once, count, stored
+from tests.faults.ingest_load import Load, account, assert_exactly_once, count, wait_for_catch_up
 from tests.processes import leadstream_process, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
@@ -41,13 +41,3 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
             wait_for_catch_up(settings, load, timeout_s=120)
             n = account(settings, load)
     assert_exactly_once(n)
-
-
-def wait_for_catch_up(settings: Settings, load: Load, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        have = stored(settings, load.site)
-        in_sessions = count(settings, f"SELECT sum(events) AS n FROM sessions_v WHERE site_id = '{load.site}'")
-        if have >= len(load.acked) and in_sessions >= have:
-            return
-        time.sleep(1)
