@@ -32,14 +32,15 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        api.state.edge = EdgeState.build(settings)
-        await api.state.edge.start()
+        edge = EdgeState.build(settings)
+        await edge.start()
+        app.started(edge)
         if own_process:
             settle_heap()
         try:
             yield
         finally:
-            await api.state.edge.stop()
+            await edge.stop()
 
     api = FastAPI(title="leadstream edge", version=__version__, default_response_class=JSONResponse, lifespan=lifespan)
     add_tracking_docs(api)
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
         body = {"kafka": edge.publisher.ready, "sites": edge.sites.loaded, "redis": edge.replies.available}
         return JSONResponse(body, status_code=200 if edge.ready else 503)
 
-    return EdgeApp(api)
+    app = EdgeApp(api)
+    return app
 
 
 def serve_app() -> EdgeApp:

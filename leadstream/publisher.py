@@ -6,26 +6,40 @@ A partition has at most one batch in flight; while it is, new records gather in 
 batch, which goes as soon as the previous one is acknowledged. Under load batches grow by
 themselves, and a request costs an append and a shared future rather than a produce call.
 
-aiokafka has no ``buffer.memory`` / ``max.block.ms``: requests in flight are bounded here, and
-"not acknowledged within the deadline" becomes BrokerUnavailable (HTTP 503).
+aiokafka has no ``buffer.memory`` / ``max.block.ms``: requests waiting are bounded here (one over
+the bound is refused at once), and "not acknowledged within the deadline" becomes
+BrokerUnavailable (HTTP 503). The deadline is kept per batch, not per request: one timer for
+all the requests that share a batch, started when its first record arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from leadstream.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
-partition_for = DefaultPartitioner()
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _key_hash(key: bytes) -> int:
+    # Kafka's default partitioner hash; murmur2 is pure Python in aiokafka (~10 us a key), and a
+    # session's key comes back with each of its events.
+    return murmur2(key) & 0x7FFFFFFF
+
+
+def partition_for(key: bytes, partitions: list[int]) -> int:
+    """The partition Kafka's default partitioner picks for ``key`` (the same as Java's)."""
+    return partitions[_key_hash(key) % len(partitions)]
 
 
 @dataclass
@@ -33,6 +47,18 @@ class _Batch:
     builder: BatchBuilder
     acked: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     count: int = 0
+    deadline: asyncio.TimerHandle | None = None
+
+    def settle(self, error: Exception | None) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+        if self.acked.done():
+            return
+        if error is None:
+            self.acked.set_result(None)
+        else:
+            self.acked.set_exception(error)
+            self.acked.exception()  # retrieved here: its requests may all have gone
 
 
 @dataclass
@@ -47,7 +73,8 @@ class Publisher:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._timeout = settings.produce_timeout_s
-        self._slots = asyncio.Semaphore(settings.max_inflight_sends)
+        self._max_waiting = settings.max_inflight_sends
+        self._waiting = 0
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._partitions: dict[str, list[int]] = {}
@@ -65,7 +92,8 @@ class Publisher:
     async def _connect_until_up(self) -> None:
         delay = 0.2
         while True:
-            producer = new_producer(self._settings)
+            # no linger: the batches gather here, while the partition's previous one is in flight
+            producer = new_producer(self._settings, linger_ms=0)
             try:
                 await producer.start()
             except KafkaError as exc:
@@ -106,45 +134,64 @@ class Publisher:
         producer = self._producer
         if producer is None:
             raise BrokerUnavailable("Kafka is not reachable")
+        if self._waiting >= self._max_waiting:
+            raise BrokerUnavailable(f"{self._waiting} requests already waiting for Kafka")
+        partitions = self._partitions.get(topic) or await self._load_partitions(producer, topic)
+        batches = {id(b): b for b in (self._append(producer, topic, partitions, k, v) for k, v in items)}
+        self._waiting += 1
         try:
-            async with asyncio.timeout(self._timeout), self._slots:
-                partitions = self._partitions.get(topic) or await self._load_partitions(producer, topic)
-                waits = {id(f): f for f in (self._append(producer, topic, partitions, k, v) for k, v in items)}
-                # shield: the batch is shared with other requests; one request's deadline must not cancel it
-                await asyncio.gather(*(asyncio.shield(f) for f in waits.values()))
-        except TimeoutError as exc:
-            raise BrokerUnavailable(f"Kafka did not acknowledge within {self._timeout:g}s") from exc
+            # shield: a batch is shared with other requests; one request cancelled must not cancel it
+            if len(batches) == 1:
+                [batch] = batches.values()
+                await asyncio.shield(batch.acked)
+            else:
+                await asyncio.gather(*(asyncio.shield(b.acked) for b in batches.values()))
         except KafkaError as exc:
             raise BrokerUnavailable(f"Kafka refused the record: {exc}") from exc
+        finally:
+            self._waiting -= 1
 
     async def _load_partitions(self, producer: AIOKafkaProducer, topic: str) -> list[int]:
-        self._partitions[topic] = sorted(await producer.partitions_for(topic))
+        try:
+            async with asyncio.timeout(self._timeout):
+                self._partitions[topic] = sorted(await producer.partitions_for(topic))
+        except TimeoutError as exc:
+            raise BrokerUnavailable(f"Kafka did not describe {topic} within {self._timeout:g}s") from exc
         return self._partitions[topic]
+
+    def _new_batch(self, producer: AIOKafkaProducer) -> _Batch:
+        batch = _Batch(producer.create_batch())
+        batch.deadline = asyncio.get_running_loop().call_later(self._timeout, self._expire, batch)
+        return batch
+
+    def _expire(self, batch: _Batch) -> None:
+        batch.settle(BrokerUnavailable(f"Kafka did not acknowledge within {self._timeout:g}s"))
 
     def _append(
         self, producer: AIOKafkaProducer, topic: str, partitions: list[int], key: bytes, value: bytes
-    ) -> asyncio.Future[None]:
-        partition = partition_for(key, partitions, partitions)
+    ) -> _Batch:
+        partition = partition_for(key, partitions)
         state = self._state.setdefault((topic, partition), _Partition())
-        if state.open is None:
-            state.open = _Batch(producer.create_batch())
+        if state.open is None or state.open.acked.done():  # none yet, or its deadline passed unsent
+            state.open = self._new_batch(producer)
         if state.open.builder.append(key=key, value=value, timestamp=None) is None:
             if state.open.count == 0:
                 raise BrokerUnavailable(f"record of {len(value)} bytes exceeds the producer's batch size")
-            full, state.open = state.open, _Batch(producer.create_batch())
+            full, state.open = state.open, self._new_batch(producer)
             self._send_batch(topic, partition, full)  # a full batch goes now, in flight or not
             state.open.builder.append(key=key, value=value, timestamp=None)
         state.open.count += 1
-        acked = state.open.acked
+        batch = state.open
         if not state.in_flight:
             # Send on the next loop turn, so the requests running in this one join the batch.
             state.in_flight = True
             asyncio.get_running_loop().call_soon(self._send, topic, partition, state)
-        return acked
+        return batch
 
     def _send(self, topic: str, partition: int, state: _Partition) -> None:
         batch, state.open = state.open, None
-        if batch is None or batch.count == 0:
+        # a batch whose deadline passed while it waited is not sent: its requests were answered 503
+        if batch is None or batch.count == 0 or batch.acked.done():
             state.in_flight = False
             return
         task = self._send_batch(topic, partition, batch)
@@ -169,9 +216,6 @@ class Publisher:
             delivered = await self._producer.send_batch(batch.builder, topic, partition=partition)
             await delivered
         except Exception as exc:
-            if not batch.acked.done():
-                batch.acked.set_exception(exc if isinstance(exc, KafkaError) else KafkaError(repr(exc)))
-                batch.acked.exception()  # retrieved here: a request that timed out may never read it
+            batch.settle(exc if isinstance(exc, KafkaError) else KafkaError(repr(exc)))
         else:
-            if not batch.acked.done():
-                batch.acked.set_result(None)
+            batch.settle(None)

@@ -58,8 +58,8 @@ def require_site(sites: SiteRegistry, cors: CorsPolicy, site_id: str, origin: st
     return site
 
 
-async def within_rate(limiter: RateLimiter, scope: str, key: str, limit: int, origin: str | None) -> Decision:
-    decision = await limiter.hit(scope, key, limit)
+def within_rate(limiter: RateLimiter, scope: str, key: str, limit: int, origin: str | None) -> Decision:
+    decision = limiter.hit(scope, key, limit)
     if not decision.allowed:
         raise Rejected(rate_limited(decision, allow_origin(origin)))
     return decision

@@ -38,10 +38,18 @@ class EdgeApp:
 
     def __init__(self, api: FastAPI) -> None:
         self.api = api
+        self._edge: EdgeState | None = None
 
     @property
     def edge(self) -> EdgeState:
-        return self.api.state.edge  # type: ignore[no-any-return]
+        edge = self._edge
+        if edge is None:
+            raise RuntimeError("the edge's lifespan has not started")
+        return edge
+
+    def started(self, edge: EdgeState) -> None:
+        """Called by the lifespan once the shared resources run (kept here: read per request)."""
+        self._edge = self.api.state.edge = edge
 
     def openapi(self) -> dict[str, object]:
         return self.api.openapi()

@@ -37,7 +37,7 @@ async def handle_call_event(edge: EdgeState, inbound: Inbound) -> Reply:
         raise invalid(PayloadError.from_validation(exc), origin) from None
     site = require_site(edge.sites, edge.cors, call.site_id, origin)
     ip = inbound.client_ip
-    quota = await within_rate(edge.limiter, "call", f"{site.public_id}:{ip}", settings.rate_call_per_min, origin)
+    quota = within_rate(edge.limiter, "call", f"{site.public_id}:{ip}", settings.rate_call_per_min, origin)
     if site.signing_secret:
         problem = signature_problem(
             site.signing_secret,
@@ -49,7 +49,7 @@ async def handle_call_event(edge: EdgeState, inbound: Inbound) -> Reply:
         if problem:
             return Reply.json(401, {"status": "error", "message": problem}, allow_origin(origin))
     fp_key = f"{site.public_id}:{call.fingerprint}"
-    await within_rate(edge.limiter, "call-fp", fp_key, settings.rate_call_fp_per_min, origin)
+    within_rate(edge.limiter, "call-fp", fp_key, settings.rate_call_fp_per_min, origin)
 
     headers = {**quota.headers(), **allow_origin(origin)}
     call_id = call.call_id(fresh=uuid7())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from uuid_utils.compat import uuid7
+from uuid_utils import uuid7
 
 from leadstream.broker import BrokerUnavailable
 from leadstream.edge_state import EdgeState
@@ -13,7 +13,7 @@ from leadstream.ingest.cors import allow_origin
 from leadstream.ingest.responses import broker_unavailable
 from leadstream.ingest.wire import Inbound, Reply
 from leadstream.schemas.errors import PayloadError
-from leadstream.schemas.tracking import EventRecord, SyncEvent, parse_sync_payload
+from leadstream.schemas.tracking import SyncEvent, encode_event_record, parse_sync_payload
 from leadstream.scoring import event_lead_score
 
 
@@ -37,7 +37,7 @@ async def handle_sync(edge: EdgeState, inbound: Inbound) -> Reply:
         raise invalid(exc, origin) from None
     site = require_site(edge.sites, edge.cors, events[0].s, origin)
     ip = inbound.client_ip
-    quota = await within_rate(edge.limiter, "sync", f"{site.public_id}:{ip}", settings.rate_sync_per_min, origin)
+    quota = within_rate(edge.limiter, "sync", f"{site.public_id}:{ip}", settings.rate_sync_per_min, origin)
 
     received_at = datetime.now(UTC)
     user_agent = inbound.headers.get("user-agent")
@@ -45,9 +45,9 @@ async def handle_sync(edge: EdgeState, inbound: Inbound) -> Reply:
     records = [
         (
             str(e.sid).encode(),
-            EventRecord.from_sync(e, event_id=uuid7(), received_at=received_at, score=s, ip=ip, user_agent=user_agent)
-            .model_dump_json()
-            .encode(),
+            encode_event_record(
+                e, event_id=str(uuid7()), received_at=received_at, score=s, ip=ip, user_agent=user_agent
+            ),
         )
         for e, s in zip(events, scores, strict=True)
     ]

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import orjson
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -200,35 +201,42 @@ class EventRecord(BaseModel):
     ip: str | None = None
     user_agent: str | None = None
 
-    @classmethod
-    def from_sync(
-        cls,
-        event: SyncEvent,
-        *,
-        event_id: UUID,
-        received_at: datetime,
-        score: int,
-        ip: str | None,
-        user_agent: str | None,
-    ) -> EventRecord:
-        # The event is validated already: construct without validating the same values twice.
-        return cls.model_construct(
-            event_id=event_id,
-            received_at=received_at,
-            site_id=event.s,
-            session_id=event.sid,
-            session_month=event.month,
-            url=event.u,
-            category=event.ec,
-            action=event.ea,
-            label=event.el,
-            value=event.ev,
-            referrer=event.r,
-            fingerprint=event.meta.fp,
-            click_ids=event.meta.click_ids(),
-            duration_sec=event.meta.duration_sec,
-            meta=event.meta.extra,
-            score=score,
-            ip=ip,
-            user_agent=user_agent[:512] if user_agent else None,
-        )
+
+def encode_event_record(
+    event: SyncEvent,
+    *,
+    event_id: str,
+    received_at: datetime,
+    score: int,
+    ip: str | None,
+    user_agent: str | None,
+) -> bytes:
+    """The ``EventRecord`` JSON for a validated event, straight to bytes.
+
+    On the edge's hot path: a model built and dumped by pydantic costs ~4x this, for the same
+    JSON (tests check that ``EventRecord`` reads it back field for field).
+    """
+    meta = event.meta
+    return orjson.dumps(
+        {
+            "event_id": event_id,
+            "received_at": received_at,
+            "site_id": event.s,
+            "session_id": event.sid,
+            "session_month": event.month,
+            "url": event.u,
+            "category": event.ec,
+            "action": event.ea,
+            "label": event.el,
+            "value": event.ev,
+            "referrer": event.r,
+            "fingerprint": meta.fp,
+            "click_ids": meta.click_ids(),
+            "duration_sec": meta.duration_sec,
+            "meta": meta.extra,
+            "score": score,
+            "ip": ip,
+            "user_agent": user_agent[:512] if user_agent else None,
+        },
+        option=orjson.OPT_UTC_Z,
+    )

@@ -1,9 +1,12 @@
-"""Rate limiting: the pure verdict, and counting in real Redis with an in-process fallback."""
+"""Rate limiting: the pure verdict and bookkeeping, and counting shared through real Redis with
+an in-process fallback."""
+
+import asyncio
 
 import pytest
 import redis
 
-from leadstream.ingest.ratelimit import RateLimiter, decide
+from leadstream.ingest.ratelimit import RateLimiter, WindowCounts, decide
 from leadstream.settings import Settings
 
 
@@ -16,19 +19,85 @@ def test_verdict_and_headers() -> None:
     assert "Retry-After" not in ok.headers()
 
 
+def test_counts_add_the_shared_total_the_hits_in_flight_and_the_unsent_ones() -> None:
+    counts = WindowCounts()
+    counts.roll(7)
+    assert [counts.hit("k") for _ in range(2)] == [1, 2]
+    assert counts.take_unsent() == {"k": 2}
+    assert counts.hit("k") == 3  # two in flight, one unsent
+    counts.shared(7, {"k": 10})  # other edges counted 8 meanwhile
+    assert counts.hit("k") == 12 and counts.take_unsent() == {"k": 2}
+    counts.unsent_again(7)  # that sync failed: its hits stay counted and go again
+    assert counts.hit("k") == 13 and counts.take_unsent() == {"k": 3}
+    counts.roll(8)
+    assert counts.hit("k") == 1 and counts.take_unsent() == {"k": 1}
+
+
+def test_a_sync_answered_after_the_window_turned_is_ignored() -> None:
+    counts = WindowCounts()
+    counts.roll(7)
+    counts.hit("k")
+    counts.take_unsent()
+    counts.roll(8)
+    counts.shared(7, {"k": 99})
+    assert counts.hit("k") == 1
+
+
 @pytest.mark.integration
 async def test_counts_in_redis(settings: Settings) -> None:
     limiter = RateLimiter(settings.redis_url)
-    verdicts = [await limiter.hit("sync", "site:1.2.3.4", limit=3) for _ in range(4)]
-    assert [v.allowed for v in verdicts] == [True, True, True, False]
-    assert limiter.using_redis
-    keys = redis.Redis.from_url(settings.redis_url).keys("leadstream:rl:*")
-    assert len(keys) == 1
+    try:
+        verdicts = [limiter.hit("sync", "site:1.2.3.4", limit=3) for _ in range(4)]
+        assert [v.allowed for v in verdicts] == [True, True, True, False]
+        await limiter.flush()
+        assert limiter.using_redis
+        r = redis.Redis.from_url(settings.redis_url)
+        [key] = r.keys("leadstream:rl:*")
+        assert int(r.get(key)) == 4 and 0 < r.ttl(key) <= 61  # type: ignore[arg-type,operator]
+    finally:
+        await limiter.close()
+
+
+@pytest.mark.integration
+async def test_edges_share_their_counts_within_one_sync(settings: Settings) -> None:
+    one, two = RateLimiter(settings.redis_url), RateLimiter(settings.redis_url)
+    try:
+        assert all(one.hit("sync", "site:ip", limit=3).allowed for _ in range(3))
+        await one.flush()
+        assert two.hit("sync", "site:ip", limit=3).allowed  # not yet heard of the first edge's hits
+        await two.flush()
+        assert not two.hit("sync", "site:ip", limit=3).allowed  # now it has: 5 > 3
+        await two.flush()
+        await one.flush()
+        assert not one.hit("sync", "site:ip", limit=3).allowed
+    finally:
+        await one.close()
+        await two.close()
+
+
+@pytest.mark.integration
+async def test_hits_sync_by_themselves(settings: Settings) -> None:
+    limiter = RateLimiter(settings.redis_url, sync_s=0.01)
+    try:
+        limiter.hit("sync", "by-itself", limit=3)
+        r = redis.Redis.from_url(settings.redis_url)
+        for _ in range(100):
+            if r.keys("leadstream:rl:sync:by-itself:*"):
+                break
+            await asyncio.sleep(0.02)
+        assert len(r.keys("leadstream:rl:sync:by-itself:*")) == 1
+    finally:
+        await limiter.close()
 
 
 @pytest.mark.integration
 async def test_redis_down_falls_back_to_memory_with_the_same_limits() -> None:
     limiter = RateLimiter("redis://127.0.0.1:1/0")
-    verdicts = [await limiter.hit("sync", "k", limit=2) for _ in range(3)]
-    assert [v.allowed for v in verdicts] == [True, True, False]
-    assert not limiter.using_redis
+    try:
+        verdicts = [limiter.hit("sync", "k", limit=2) for _ in range(3)]
+        assert [v.allowed for v in verdicts] == [True, True, False]
+        await limiter.flush()
+        assert not limiter.using_redis
+        assert not limiter.hit("sync", "k", limit=2).allowed  # the hits still count here
+    finally:
+        await limiter.close()

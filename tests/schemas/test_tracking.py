@@ -1,10 +1,11 @@
 import uuid
 from datetime import UTC, date, datetime
 
+import orjson
 import pytest
 
 from leadstream.schemas.errors import PayloadError
-from leadstream.schemas.tracking import MAX_BATCH, EventRecord, parse_sync_payload
+from leadstream.schemas.tracking import MAX_BATCH, EventRecord, encode_event_record, parse_sync_payload
 
 SID = str(uuid.uuid4())
 OK = {"s": "site-1", "u": "https://shop.example/p?q=1", "sid": SID}
@@ -106,11 +107,17 @@ def test_record_from_event_uses_full_names() -> None:
         }
     )
     now = datetime.now(UTC)
-    record = EventRecord.from_sync(
-        event, event_id=uuid.uuid4(), received_at=now, score=50, ip="1.2.3.4", user_agent="ua" * 400
+    event_id = uuid.uuid4()
+    raw = encode_event_record(
+        event, event_id=str(event_id), received_at=now, score=50, ip="1.2.3.4", user_agent="ua" * 400
     )
-    assert record.site_id == "site-1" and str(record.session_id) == SID
+    record = EventRecord.model_validate_json(raw)
+    assert record.event_id == event_id and record.received_at == now and record.score == 50
+    assert record.site_id == "site-1" and str(record.session_id) == SID and record.url == event.u
+    assert record.category == "conversion" and record.action == event.ea and record.label == "lbl"
+    assert record.value == 3 and record.referrer == "https://g.co" and record.session_month == event.month
     assert record.fingerprint == "fp1" and record.click_ids == {"wbraid": "W" * 12}
-    assert record.meta == {"utm_source": "ads"}
+    assert record.meta == {"utm_source": "ads"} and record.ip == "1.2.3.4"
     assert len(record.user_agent or "") == 512
-    assert EventRecord.model_validate_json(record.model_dump_json()) == record
+    # the same JSON pydantic would write for that record
+    assert orjson.loads(raw) == orjson.loads(record.model_dump_json())
