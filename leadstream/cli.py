@@ -8,8 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -18,6 +19,9 @@ from rich.table import Table
 
 from leadstream.settings import get_settings
 
+if TYPE_CHECKING:
+    from clickhouse_connect.driver.client import Client
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__)
 sites_app = typer.Typer(no_args_is_help=True, help="Manage tracked sites (the registry topic).")
 app.add_typer(sites_app, name="sites")
@@ -25,6 +29,8 @@ dlq_app = typer.Typer(no_args_is_help=True, help="Inspect and replay dead letter
 app.add_typer(dlq_app, name="dlq")
 os_app = typer.Typer(no_args_is_help=True, help="Sales OS data.")
 app.add_typer(os_app, name="os")
+stats_app = typer.Typer(no_args_is_help=True, help="The materialised daily per-site statistics.")
+app.add_typer(stats_app, name="stats")
 console = Console()
 err = Console(stderr=True)
 
@@ -96,33 +102,53 @@ def run() -> None:
         raise typer.Exit(1)
 
 
-@app.command()
-def migrate() -> None:
-    """Apply pending warehouse migrations (idempotent)."""
+def _on_warehouse(endpoint: str, work: Callable[[Client], dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """Run ``work`` on the warehouse and return its answer and where it ran. In embedded mode the
+    running worker owns the directory, so its ``endpoint`` does the work; with no worker running,
+    or against a ClickHouse server, it runs here."""
     import httpx
 
-    from leadstream.storage.migrations import migrate as apply
     from leadstream.storage.warehouse import Warehouse, WarehouseLocked
 
     s = get_settings()
     if s.embedded_warehouse:
-        try:  # the running worker owns the embedded warehouse
-            r = httpx.post(f"{s.worker_url}/leadstream/migrate", timeout=60)
-            applied = r.json()["applied"]
-            console.print(f"applied through the worker: {', '.join(applied) or 'nothing (up to date)'}")
-            return
+        try:
+            r = httpx.post(f"{s.worker_url}{endpoint}", timeout=120)
         except httpx.ConnectError:
-            pass
+            pass  # no worker: nobody holds the directory
+        else:
+            if r.status_code != 200:
+                raise _fail(f"the worker answered {r.status_code}: {r.text[:2000]}")
+            return r.json(), " through the worker"
     w = Warehouse(s.clickhouse_dsn, s.clickhouse_database)
     try:
         w.open()
     except WarehouseLocked as exc:
         raise _fail(str(exc)) from None
     try:
-        done = w.sync(apply)
+        return w.sync(work), ""
     finally:
         w.close()
-    console.print(f"applied: {', '.join(f'{m.version:04d}_{m.name}' for m in done) or 'nothing (up to date)'}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending warehouse migrations (idempotent)."""
+    from leadstream.storage.migrations import migrate as apply
+
+    done, where = _on_warehouse("/leadstream/migrate", lambda c: {"applied": [m.label for m in apply(c)]})
+    console.print(f"applied{where}: {', '.join(done['applied']) or 'nothing (up to date)'}")
+
+
+@stats_app.command("refresh")
+def stats_refresh() -> None:
+    """Refresh the materialised daily statistics now (the worker does every LEADSTREAM_DAILY_STATS_REFRESH_S)."""
+    from leadstream.storage.daily_stats import refresh_daily_stats
+
+    margin_s = get_settings().daily_stats_margin_s
+    done, where = _on_warehouse("/leadstream/stats/refresh", lambda c: refresh_daily_stats(c, margin_s).as_dict())
+    since = f"changes since {done['changes_since']}" if done["changes_since"] else "first refresh: all recomputed"
+    console.print(f"refreshed{where}: {done['site_days']} site-day row(s) at {done['refreshed_at']} ({since})")
 
 
 @app.command()

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
         default=25, ge=1, le=1500, description="longest a worker fetch waits for new records (Faust's own is 1500)"
     )
     match_grace_s: float = Field(default=1.5, ge=0, description="how long a call waits for its session's events")
+    daily_stats_refresh_s: float = Field(
+        default=30.0, gt=0, description="how often the worker refreshes the materialised daily statistics"
+    )
+    daily_stats_margin_s: float = Field(
+        default=10.0, ge=0, description="a refresh also rereads rows inserted this long before the previous one"
+    )
 
     @model_validator(mode="after")
     def _default_dsn(self) -> Settings:

@@ -21,6 +21,10 @@ class Migration:
     name: str
     sql: str
 
+    @property
+    def label(self) -> str:
+        return f"{self.version:04d}_{self.name}"
+
     def statements(self) -> list[str]:
         body = "\n".join(line for line in self.sql.splitlines() if not line.lstrip().startswith("--"))
         return [s.strip() for s in body.split(";") if s.strip()]

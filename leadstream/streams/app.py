@@ -13,6 +13,7 @@ from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.copies import copy_specs
+from leadstream.streams.daily_stats import DailyStatsRefresher
 from leadstream.streams.matcher import register_call_matcher
 from leadstream.streams.os_chain import register_os_chain
 from leadstream.streams.sessions import register_session_scorer
@@ -55,7 +56,9 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     register_session_scorer(app, events_topic, updates_topic, sink, settings)
     register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, settings)
     register_os_chain(app, settings, warehouse)
-    register_web(app, warehouse)
+    refresher = DailyStatsRefresher(settings, warehouse)
+    app.task(refresher.run)
+    register_web(app, warehouse, refresher)
     return app
 
 
@@ -66,7 +69,7 @@ def prepare(settings: Settings) -> Warehouse:
     warehouse.open()
     applied = warehouse.sync(migrate)
     for m in applied:
-        log.info("applied migration %04d_%s", m.version, m.name)
+        log.info("applied migration %s", m.label)
     return warehouse
 
 

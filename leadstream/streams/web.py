@@ -2,7 +2,8 @@
 
 In embedded mode only the worker may open the chDB directory, so analysts (``leadstream
 query``) reach the live data through this endpoint. It binds to 127.0.0.1 by default and
-runs every query with ``readonly=1``.
+runs every query with ``readonly=1``. The same goes for the two writes the CLI may ask for
+(``leadstream migrate``, ``leadstream stats refresh``): the worker runs them on its own handle.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from faust.web import Request, View
 
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.daily_stats import DailyStatsRefresher
 
 
 def _json(payload: object, status: int = 200) -> Response:
     return Response(body=orjson.dumps(payload, default=str), status=status, content_type="application/json")
 
 
-def register_web(app: faust.App, warehouse: Warehouse) -> None:
+def register_web(app: faust.App, warehouse: Warehouse, refresher: DailyStatsRefresher) -> None:
     @app.page("/leadstream/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
@@ -49,4 +51,9 @@ def register_web(app: faust.App, warehouse: Warehouse) -> None:
     class Migrate(View):
         async def post(self, request: Request) -> Response:
             applied = await warehouse.call(migrate)
-            return _json({"applied": [f"{m.version:04d}_{m.name}" for m in applied]})
+            return _json({"applied": [m.label for m in applied]})
+
+    @app.page("/leadstream/stats/refresh")
+    class RefreshStats(View):
+        async def post(self, request: Request) -> Response:
+            return _json((await refresher.refresh()).as_dict())

@@ -67,6 +67,8 @@ def account(settings: Settings, load: Load) -> dict[str, int]:
     sample = load.acked[:: max(1, len(load.acked) // 300)]
     urls = ",".join(f"'{u}'" for u in sample)
     where = f"WHERE site_id = '{site}'"
+    run_cli(settings, "stats", "refresh")  # after catch-up, one refresh makes the materialised statistics exact
+    daily = "day, events, sessions, conversions, calls, matched_calls, avg_score"
     n = {
         "sent": len(load.acked) + len(load.unknown),
         "acknowledged": len(load.acked),
@@ -75,6 +77,14 @@ def account(settings: Settings, load: Load) -> dict[str, int]:
         "raw rows": count(settings, f"SELECT count() AS n FROM events {where}"),
         "session event counts": count(settings, f"SELECT sum(events) AS n FROM sessions_v {where}"),
         "daily stats events": count(settings, f"SELECT sum(events) AS n FROM daily_site_stats_v {where}"),
+        "materialised daily stats events": count(
+            settings, f"SELECT sum(events) AS n FROM daily_site_stats_mat_v {where}"
+        ),
+        "daily stats rows not as materialised": count(
+            settings,
+            f"SELECT count() AS n FROM (SELECT {daily} FROM daily_site_stats_v {where} "
+            f"EXCEPT SELECT {daily} FROM daily_site_stats_mat_v {where})",
+        ),
         "acknowledged sample": len(sample),
         "sample present": count(settings, f"SELECT count() AS n FROM events_v {where} AND url IN ({urls})"),
     }
@@ -100,6 +110,8 @@ def assert_exactly_once(n: dict[str, int]) -> None:
     assert n["sample present"] == n["acknowledged sample"]  # and the acknowledged ones are those stored
     assert n["session event counts"] == n["stored"]  # session state applied each stored event exactly once
     assert n["daily stats events"] == n["stored"]  # the daily statistics count each event once
+    assert n["materialised daily stats events"] == n["stored"]  # and so do the materialised ones, after a refresh
+    assert n["daily stats rows not as materialised"] == 0
 
 
 def wait_for_catch_up(settings: Settings, load: Load, timeout_s: float) -> None:

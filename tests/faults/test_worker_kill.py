@@ -19,7 +19,12 @@ SITE = "kill-site"
 
 def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
     settings = settings.model_copy(
-        update={"clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}", "sink_flush_s": 0.3, "sink_batch_rows": 500}
+        update={
+            "clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}",
+            "sink_flush_s": 0.3,
+            "sink_batch_rows": 500,
+            "daily_stats_refresh_s": 1.0,  # refreshes under way when the worker is killed
+        }
     )
     run_cli(settings, "sites", "add", SITE)
     edge_url = f"http://127.0.0.1:{settings.edge_port}"

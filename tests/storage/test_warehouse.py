@@ -1,45 +1,15 @@
 """Migrations and insert semantics on a real (embedded) ClickHouse."""
 
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
-
 import pytest
 
-from leadstream.schemas.tracking import EventRecord
-from leadstream.settings import Settings
 from leadstream.storage.migrations import available, migrate
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.rows import EVENT_COLUMNS, event_row
-
-
-@pytest.fixture
-def warehouse(settings: Settings) -> Iterator[Warehouse]:
-    w = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database)
-    w.open()
-    w.sync(migrate)
-    yield w
-    w.sync(lambda c: c.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}"))
-    w.close()
+from leadstream.streams.rows import EVENT_COLUMNS
+from tests.storage.conftest import event
 
 
 def rows(n: int) -> list[list[object]]:
-    now = datetime.now(UTC)
-    out = []
-    for _ in range(n):
-        record = EventRecord(
-            event_id=uuid.uuid4(),
-            received_at=now,
-            site_id="s",
-            session_id=uuid.uuid4(),
-            session_month=date(2026, 11, 1),
-            url="https://x",
-            category="interaction",
-            action="view",
-            score=10,
-        )
-        out.append(event_row(record))
-    return out
+    return [event() for _ in range(n)]
 
 
 def count(w: Warehouse, table: str) -> int:

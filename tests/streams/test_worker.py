@@ -178,6 +178,13 @@ def test_daily_site_stats(running: tuple[Settings, httpx.Client]) -> None:
         lambda rows: rows[0]["e"] == (before["e"] or 0) + 2,
     )
     assert row["c"] == (before["c"] or 0) + 1
+    assert "through the worker" in run_cli(settings, "stats", "refresh")  # the worker owns the warehouse
+    columns = "day, events, sessions, conversions, calls, matched_calls, avg_score"
+    exact, materialised = (
+        query(settings, f"SELECT {columns} FROM {view} WHERE site_id = 'site-b' ORDER BY day")
+        for view in ("daily_site_stats_v", "daily_site_stats_mat_v")
+    )
+    assert materialised == exact
 
 
 def test_the_analysts_first_ten_queries_run_on_real_data(running: tuple[Settings, httpx.Client]) -> None:
@@ -188,6 +195,7 @@ def test_the_analysts_first_ten_queries_run_on_real_data(running: tuple[Settings
     eventually(settings, f"SELECT 1 FROM sessions_v WHERE session_id = '{sid}'", bool)
     assert call(http, "site-a", fp).json()["status"] == "matched"
     eventually(settings, "SELECT count() AS n FROM calls_v WHERE site_id = 'site-a'", lambda r: r[0]["n"] > 0)
+    run_cli(settings, "stats", "refresh")  # the daily statistics without waiting for the worker's next refresh
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "analysts.md").read_text()
     queries = re.findall(r"```sql\n(.*?)```", doc, re.S)

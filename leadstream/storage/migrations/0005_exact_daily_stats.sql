@@ -1,8 +1,8 @@
 -- The insert-time materialised views of 0003 can miss rows: if the worker dies after a block
 -- is committed to `events` but before the view's own part is, the sink (rightly) never inserts
 -- that block again, and the view stays short (tests/faults/test_worker_kill.py caught it).
--- Until a crash-safe materialisation is in place, the daily statistics are computed from the
--- exactly-once views at query time.
+-- So the daily statistics are computed from the exactly-once views at query time here; 0006
+-- materialises them crash-safely from this view (daily_site_stats_mat_v).
 DROP VIEW IF EXISTS daily_site_stats_events_mv;
 DROP VIEW IF EXISTS daily_site_stats_calls_mv;
 DROP VIEW IF EXISTS daily_site_stats_v;
