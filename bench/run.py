@@ -152,7 +152,7 @@ async def fill_topic(settings: Settings, n: int, progress: Progress) -> None:
                     "site_id": "bench",
                     "session_id": sid,
                     "session_month": now[:8] + "01",
-                    "url": f"https://shop.example/p/{i % 500}",
+                    "url": f"https://shop.example/p/{i}",  # no two alike: none is a duplicate to suppress
                     "category": "interaction",
                     "action": "view",
                     "score": 10,
@@ -194,13 +194,19 @@ async def raw_consume(settings: Settings, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
-def wait_for_rows(settings: Settings, sql: str, n: int, started: float, task: Any, progress: Progress) -> float:
+def wait_for_rows(
+    settings: Settings, sql: str, n: int, started: float, task: Any, progress: Progress, stall_s: float = 120
+) -> float:
     """Seconds from ``started`` until ``sql`` (through the worker's query endpoint) counts ``n``."""
-    have = 0
+    have, moved = 0, time.monotonic()
     while have < n:
         time.sleep(0.5)
         out = httpx.post(f"{settings.worker_url}/leadstream/query", json={"sql": sql}, timeout=60).json()
-        have = int(out["rows"][0][0] or 0)
+        now_have = int(out["rows"][0][0] or 0)
+        if now_have != have:
+            have, moved = now_have, time.monotonic()
+        elif time.monotonic() - moved > stall_s:
+            sys.exit(f"stuck at {have:,} of {n:,} for {stall_s:g}s: {sql}\n(see the worker log; --keep keeps it)")
         progress.update(task, completed=have)
     return time.perf_counter() - started
 

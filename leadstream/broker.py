@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.partitioner import murmur2
 
 from leadstream.salesos.stages import STAGES as OS_STAGES
 from leadstream.settings import Settings
@@ -19,6 +21,18 @@ log = logging.getLogger(__name__)
 
 class BrokerUnavailable(Exception):
     """Kafka could not take the record within the deadline; nothing was acknowledged."""
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _key_hash(key: bytes) -> int:
+    # Kafka's default partitioner hash; murmur2 is pure Python in aiokafka (~10 us a key), and a
+    # session's key comes back with each of its events.
+    return murmur2(key) & 0x7FFFFFFF
+
+
+def partition_for(key: bytes, partitions: list[int]) -> int:
+    """The partition Kafka's default partitioner picks for ``key`` (the same as Java's)."""
+    return partitions[_key_hash(key) % len(partitions)]
 
 
 @dataclass(frozen=True)

@@ -15,31 +15,17 @@ all the requests that share a batch, started when its first record arrives.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from leadstream.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer
+from leadstream.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer, partition_for
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _key_hash(key: bytes) -> int:
-    # Kafka's default partitioner hash; murmur2 is pure Python in aiokafka (~10 us a key), and a
-    # session's key comes back with each of its events.
-    return murmur2(key) & 0x7FFFFFFF
-
-
-def partition_for(key: bytes, partitions: list[int]) -> int:
-    """The partition Kafka's default partitioner picks for ``key`` (the same as Java's)."""
-    return partitions[_key_hash(key) % len(partitions)]
 
 
 @dataclass

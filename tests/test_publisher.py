@@ -5,29 +5,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.partitioner import DefaultPartitioner
 
 from leadstream.broker import BrokerUnavailable
 from leadstream.publisher import Publisher
 from leadstream.settings import Settings
+from tests.kafka_records import read_all
 
 pytestmark = pytest.mark.integration
-
-
-async def read_all(settings: Settings, topic: str, n: int) -> list[tuple[int, bytes, bytes]]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    out: list[tuple[int, bytes, bytes]] = []
-    try:
-        while len(out) < n:
-            batches = await asyncio.wait_for(consumer.getmany(timeout_ms=500), 30)
-            out += [(r.partition, r.key, r.value) for rs in batches.values() for r in rs]
-    finally:
-        await consumer.stop()
-    return out
 
 
 async def test_concurrent_requests_all_acked_in_key_order_on_the_keys_partition(settings: Settings) -> None:

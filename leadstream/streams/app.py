@@ -12,6 +12,7 @@ from leadstream.heap import settle_heap
 from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.copies import copy_specs
 from leadstream.streams.daily_stats import DailyStatsRefresher
 from leadstream.streams.matcher import register_call_matcher
@@ -51,10 +52,12 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     events_topic = app.topic(settings.topics.events, partitions=settings.topic_partitions, **raw)
     updates_topic = app.topic(settings.topics.session_updates, partitions=settings.topic_partitions, **raw)
     sink = WarehouseSink(warehouse)
+    bulk = BulkProducer(settings)  # the scorer's and matcher's batched writes to Kafka
+    app.on_before_shutdown.connect(lambda *_, **__: bulk.stop())
     for spec in copy_specs(settings):
         app.task(TableSink(spec, settings, warehouse, sink).run)
-    register_session_scorer(app, events_topic, updates_topic, sink, settings)
-    register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, settings)
+    register_session_scorer(app, events_topic, updates_topic, sink, bulk, settings)
+    register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, bulk, settings)
     register_os_chain(app, settings, warehouse)
     refresher = DailyStatsRefresher(settings, warehouse)
     app.task(refresher.run)

@@ -23,9 +23,10 @@ from leadstream.schemas.calls import CallAnswer, CallRecord
 from leadstream.scoring.matching import best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
+from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import changelog_durable, keyed_table
+from leadstream.streams.tables import keyed_table, write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer,
 
 
 def register_call_matcher(
-    app: faust.App, updates: str, calls: str, sink: WarehouseSink, settings: Settings
+    app: faust.App, updates: str, calls: str, sink: WarehouseSink, bulk: BulkProducer, settings: Settings
 ) -> faust.Table:
     table = keyed_table(app, "fingerprint_sessions", settings)
     channel = app.topic(updates, calls, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -139,11 +140,11 @@ def register_call_matcher(
         streams[:] = [stream]
         async for batch in stream.noack_take(settings.sink_batch_rows, within=0.1):
             async with lock:
-                remembered = []
+                remembered, changed = [], set()
                 for event in batch:
                     msg = event.message
                     if msg.topic == updates:
-                        remember(msg.key, msg.value)
+                        changed.update(remember(msg.key, msg.value))
                         remembered.append(event)
                         continue
                     try:
@@ -154,21 +155,23 @@ def register_call_matcher(
                         continue
                     pending.append(Pending(event, call, time.monotonic() + settings.match_grace_s))
                 if remembered:
-                    await changelog_durable(app)  # the updates' offsets commit only once the table has them
+                    await write_changelog(table, bulk, changed)  # the updates commit once the table has them
                     for event in remembered:
                         await stream.ack(event)
                 await settle()
 
-    def remember(key: bytes | None, value: bytes) -> None:
+    def remember(key: bytes | None, value: bytes) -> list[str]:
+        """Put the session update into the store; return the key changed (its changelog goes later)."""
         if not key:
-            return
+            return []
         try:
             state = SessionState.from_dict(orjson.loads(value))
         except (ValueError, ValidationError):
             log.error("skipping malformed session update for %r", key)
-            return
+            return []
         name = key.decode()
-        table[name] = [s.to_dict() for s in remember_session(sessions_for(name), state)]
+        table.data[name] = [s.to_dict() for s in remember_session(sessions_for(name), state)]
+        return [name]
 
     @app.timer(interval=0.2)
     async def settle_waiting_calls() -> None:

@@ -22,9 +22,10 @@ from leadstream.schemas.tracking import EventRecord
 from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
 from leadstream.settings import Settings
+from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import changelog_durable, keyed_table
+from leadstream.streams.tables import keyed_table, write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,14 @@ class Working:
         return cls(state, entry.get("offset", -1), marks)
 
     def dump(self) -> dict[str, Any]:
+        # Marks older than the window (and a second's slack for out-of-order events) are dropped
+        # here, once a batch, not at every event: a busy session can hold a thousand of them.
+        horizon = max(self.marks.values(), default=None)
+        if horizon is not None:
+            horizon -= DEDUP_WINDOW + timedelta(seconds=1)
+        marks = {k: v.isoformat() for k, v in self.marks.items() if v >= horizon}
         state = self.state.to_dict() if self.state else None
-        return {"state": state, "offset": self.offset, "marks": {k: v.isoformat() for k, v in self.marks.items()}}
+        return {"state": state, "offset": self.offset, "marks": marks}
 
     def apply(self, record: EventRecord, offset: int) -> None:
         """Apply one event unless it was applied before (re-delivery) or repeats within 5 s."""
@@ -112,15 +119,18 @@ class Working:
         last = self.marks.get(key)
         if is_duplicate(last, at):
             return
-        horizon = at - DEDUP_WINDOW - timedelta(seconds=1)
-        self.marks = {k: v for k, v in self.marks.items() if v >= horizon}
         self.marks[key] = counted_mark(last, at)
         self.state = apply_event(self.state, record)
         self.changed = True
 
 
 def register_session_scorer(
-    app: faust.App, events: faust.TopicT, updates: faust.TopicT, sink: WarehouseSink, settings: Settings
+    app: faust.App,
+    events: faust.TopicT,
+    updates: faust.TopicT,
+    sink: WarehouseSink,
+    bulk: BulkProducer,
+    settings: Settings,
 ) -> faust.Table:
     table = keyed_table(app, "sessions", settings)
 
@@ -141,22 +151,19 @@ def register_session_scorer(
                 if sid not in work:
                     work[sid] = Working.load(table.get(sid))
                 work[sid].apply(record, msg.offset)
-            touched = {}
-            for sid, working in work.items():
-                table[sid] = working.dump()  # one changelog record per session per batch
-                if working.changed and working.state is not None:
-                    touched[sid] = (working.state, working.offset)
+            touched = {sid: (w.state, w.offset) for sid, w in work.items() if w.changed and w.state is not None}
             if touched:
                 rows = [session_row(state, version) for state, version in touched.values()]
                 await sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(events.get_topic_name(), spans))
-                sends = [
-                    await updates.send(key=f"{s.site_id}:{s.fingerprint}".encode(), value=orjson.dumps(s.to_dict()))
-                    for s, _ in touched.values()
-                    if s.fingerprint
-                ]
-                for fut in sends:
-                    await fut  # the matcher must see the update before these offsets commit
-            await changelog_durable(app)
+                updates_out = []
+                for state, _ in touched.values():
+                    if state.fingerprint:
+                        key = f"{state.site_id}:{state.fingerprint}".encode()
+                        updates_out.append((key, key, orjson.dumps(state.to_dict())))
+                await bulk.send(updates.get_topic_name(), updates_out)  # before these offsets commit
+            for sid, working in work.items():
+                table.data[sid] = working.dump()
+            await write_changelog(table, bulk, work)  # one record per session per batch
             for event in batch:
                 await stream.ack(event)
 

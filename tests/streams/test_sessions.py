@@ -51,3 +51,16 @@ def test_round_trip_and_row() -> None:
     assert loaded.state == w.state and loaded.offset == 5 and loaded.marks == w.marks
     row = session_row(loaded.state, 5)  # type: ignore[arg-type]
     assert row[0] == "s" and row[-1] == 5
+
+
+def test_marks_past_the_window_are_dropped_when_the_entry_is_saved() -> None:
+    w = Working()
+    w.apply(record(0, url="https://x.example/old"), offset=1)
+    w.apply(record(5.5, url="https://x.example/edge"), offset=2)
+    w.apply(record(7, url="https://x.example/new"), offset=3)
+    kept = Working.load(w.dump()).marks
+    assert len(kept) == 2  # the mark at 0 s is 7 s behind the newest: past the window and its 1 s slack
+    again = Working.load(w.dump())
+    again.apply(record(9, url="https://x.example/edge"), offset=4)  # 3.5 s after its mark: still a duplicate
+    again.apply(record(9, url="https://x.example/old"), offset=5)  # its mark is gone, and 9 s is past it anyway
+    assert again.state is not None and again.state.event_count == 4
