@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -320,4 +321,12 @@ def os_load(
 
 
 def main() -> None:
+    try:
+        get_settings()  # a bad setting fails here, named, rather than deep inside a command
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "LEADSTREAM_" + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"invalid setting {name}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
+        print("fix it in the environment or .env (see the settings table in README.md)", file=sys.stderr)
+        raise SystemExit(2) from None
     app()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -103,7 +104,12 @@ class Settings(BaseSettings):
     worker_group: str = "leadstream-worker"
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, description="worker's web port: health and the query endpoint")
-    worker_store: str = Field(default="memory://", description="Faust table store: memory:// or rocksdb://")
+    # Only memory:// for now. Faust's RocksDB store files each write under the partition of the
+    # event being processed, and the scorer writes a whole batch's sessions (from every partition
+    # it holds) at once: keys would land in other partitions' databases and be read back stale.
+    worker_store: Literal["memory://"] = Field(
+        default="memory://", description="Faust table store (memory://; state is rebuilt from the changelog on start)"
+    )
     sink_batch_rows: int = Field(default=5000, ge=1)
     sink_flush_s: float = Field(default=1.0, gt=0)
     worker_session_timeout_s: float = Field(
