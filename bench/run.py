@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +139,8 @@ async def fill_topic(settings: Settings, n: int, progress: Progress) -> None:
         enable_idempotence=True,
     )
     await producer.start()
-    now = datetime.now(UTC).isoformat()
+    start_at = datetime.now(UTC)
+    now = start_at.isoformat()
     sessions = [str(uuid.uuid4()) for _ in range(10_000)]
     try:
         for start in range(0, n, 5000):
@@ -148,7 +149,8 @@ async def fill_topic(settings: Settings, n: int, progress: Progress) -> None:
                 sid = sessions[i % len(sessions)]
                 record = {
                     "event_id": str(uuid.uuid4()),
-                    "received_at": now,
+                    # a millisecond apart, as if 1,000 events/s arrived: a session's are 10 s apart
+                    "received_at": (start_at + timedelta(milliseconds=i)).isoformat(),
                     "site_id": "bench",
                     "session_id": sid,
                     "session_month": now[:8] + "01",
