@@ -111,6 +111,9 @@ class Settings(BaseSettings):
         default="memory://", description="Faust table store (memory://; state is rebuilt from the changelog on start)"
     )
     sink_batch_rows: int = Field(default=5000, ge=1)
+    session_cache_size: int = Field(
+        default=50_000, ge=1, description="sessions the scorer keeps decoded between batches (the most recent)"
+    )
     sink_flush_s: float = Field(default=1.0, gt=0)
     worker_session_timeout_s: float = Field(
         default=10.0, gt=0, description="a worker that stops heartbeating loses its partitions after this long"

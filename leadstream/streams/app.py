@@ -17,6 +17,7 @@ from leadstream.streams.copies import copy_specs
 from leadstream.streams.daily_stats import DailyStatsRefresher
 from leadstream.streams.matcher import register_call_matcher
 from leadstream.streams.os_chain import register_os_chain
+from leadstream.streams.raw import raw_topic
 from leadstream.streams.sessions import register_session_scorer
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.table_sink import TableSink
@@ -48,9 +49,8 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
         web_port=settings.worker_port,
         web_in_thread=False,
     )
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    events_topic = app.topic(settings.topics.events, partitions=settings.topic_partitions, **raw)
-    updates_topic = app.topic(settings.topics.session_updates, partitions=settings.topic_partitions, **raw)
+    events_topic = raw_topic(app, settings.topics.events, partitions=settings.topic_partitions)
+    updates_topic = raw_topic(app, settings.topics.session_updates, partitions=settings.topic_partitions)
     sink = WarehouseSink(warehouse)
     bulk = BulkProducer(settings)  # the scorer's and matcher's batched writes to Kafka
     app.on_before_shutdown.connect(lambda *_, **__: bulk.stop())

@@ -24,6 +24,7 @@ from leadstream.scoring.matching import best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.raw import raw_topic
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.tables import keyed_table, write_changelog
@@ -100,7 +101,7 @@ def register_call_matcher(
     app: faust.App, updates: str, calls: str, sink: WarehouseSink, bulk: BulkProducer, settings: Settings
 ) -> faust.Table:
     table = keyed_table(app, "fingerprint_sessions", settings)
-    channel = app.topic(updates, calls, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+    channel = raw_topic(app, updates, calls)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     pending: list[Pending] = []
     lock = asyncio.Lock()

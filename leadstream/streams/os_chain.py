@@ -40,6 +40,7 @@ from leadstream.scoring.os_scores import score_entity
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.os_ai import OSAssistant
+from leadstream.streams.raw import raw_topic
 
 log = logging.getLogger(__name__)
 REPLY_KIND = "os"
@@ -208,9 +209,9 @@ def pipeline_stages(run: OSRun) -> dict[str, Any]:
 
 def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) -> None:
     stages = OSStages(settings, warehouse)
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-    topics = {s: app.topic(settings.topics.os_stage(s), partitions=settings.topic_partitions, **raw) for s in STAGES}
-    runs = app.topic(settings.topics.os_runs, partitions=settings.topic_partitions, **raw)
+    partitions = settings.topic_partitions
+    topics = {s: raw_topic(app, settings.topics.os_stage(s), partitions=partitions) for s in STAGES}
+    runs = raw_topic(app, settings.topics.os_runs, partitions=partitions)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     pending: set[asyncio.Future[None]] = set()  # acks and replies in flight, held so they are not collected
 

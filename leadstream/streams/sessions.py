@@ -5,6 +5,8 @@ fingerprint is re-published keyed by ``<site>:<fingerprint>`` for the call match
 Exactly-once state under at-least-once delivery: each table entry remembers the offset of
 the last event it applied, so events re-delivered after a crash are not applied twice.
 A batch is applied in memory and each touched session written to the table once.
+The most recently touched sessions stay decoded between batches (``DecodedSessions``):
+decoding a table entry was the largest part of the scorer's own work.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import faust
 import orjson
+from cachetools import LRUCache
 from pydantic import ValidationError
 
 from leadstream.schemas.tracking import EventRecord
@@ -102,9 +105,9 @@ class Working:
         horizon = max(self.marks.values(), default=None)
         if horizon is not None:
             horizon -= DEDUP_WINDOW + timedelta(seconds=1)
-        marks = {k: v.isoformat() for k, v in self.marks.items() if v >= horizon}
+            self.marks = {k: v for k, v in self.marks.items() if v >= horizon}
         state = self.state.to_dict() if self.state else None
-        return {"state": state, "offset": self.offset, "marks": marks}
+        return {"state": state, "offset": self.offset, "marks": {k: v.isoformat() for k, v in self.marks.items()}}
 
     def apply(self, record: EventRecord, offset: int) -> None:
         """Apply one event unless it was applied before (re-delivery) or repeats within 5 s."""
@@ -124,6 +127,29 @@ class Working:
         self.changed = True
 
 
+class DecodedSessions:
+    """The decoded ``Working`` of recently written table entries, so that a session touched
+    again in the next batches is not decoded again.
+
+    A cached entry is used only while the table still holds the very entry it was written as
+    (changelog recovery after a rebalance puts new objects there), and it is taken out while a
+    batch works on it: a batch that fails midway leaves nothing half-applied behind."""
+
+    def __init__(self, size: int) -> None:
+        self._cache: LRUCache[str, tuple[dict[str, Any], Working]] = LRUCache(maxsize=size)
+
+    def take(self, key: str, entry: dict[str, Any] | None) -> Working:
+        cached = self._cache.pop(key, None)
+        if cached is not None and cached[0] is entry:
+            working = cached[1]
+            working.changed = False
+            return working
+        return Working.load(entry)
+
+    def written(self, key: str, entry: dict[str, Any], working: Working) -> None:
+        self._cache[key] = (entry, working)
+
+
 def register_session_scorer(
     app: faust.App,
     events: faust.TopicT,
@@ -133,6 +159,7 @@ def register_session_scorer(
     settings: Settings,
 ) -> faust.Table:
     table = keyed_table(app, "sessions", settings)
+    decoded = DecodedSessions(settings.session_cache_size)
 
     @app.agent(events, concurrency=1, name="score_sessions")
     async def score_sessions(stream: faust.StreamT) -> None:
@@ -149,7 +176,7 @@ def register_session_scorer(
                     continue  # store_events reports malformed records
                 sid = str(record.session_id)
                 if sid not in work:
-                    work[sid] = Working.load(table.get(sid))
+                    work[sid] = decoded.take(sid, table.data.get(sid))
                 work[sid].apply(record, msg.offset)
             touched = {sid: (w.state, w.offset) for sid, w in work.items() if w.changed and w.state is not None}
             if touched:
@@ -162,7 +189,8 @@ def register_session_scorer(
                         updates_out.append((key, key, orjson.dumps(state.to_dict())))
                 await bulk.send(updates.get_topic_name(), updates_out)  # before these offsets commit
             for sid, working in work.items():
-                table.data[sid] = working.dump()
+                entry = table.data[sid] = working.dump()
+                decoded.written(sid, entry, working)
             await write_changelog(table, bulk, work)  # one record per session per batch
             for event in batch:
                 await stream.ack(event)

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from leadstream.schemas.tracking import EventRecord
-from leadstream.streams.sessions import Working, session_row
+from leadstream.streams.sessions import DecodedSessions, Working, session_row
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SID = uuid.uuid4()
@@ -64,3 +64,53 @@ def test_marks_past_the_window_are_dropped_when_the_entry_is_saved() -> None:
     again.apply(record(9, url="https://x.example/edge"), offset=4)  # 3.5 s after its mark: still a duplicate
     again.apply(record(9, url="https://x.example/old"), offset=5)  # its mark is gone, and 9 s is past it anyway
     assert again.state is not None and again.state.event_count == 4
+
+
+def written(decoded: DecodedSessions, table: dict, key: str, working: Working) -> None:
+    entry = table[key] = working.dump()
+    decoded.written(key, entry, working)
+
+
+def test_a_session_written_last_batch_is_not_decoded_again() -> None:
+    decoded, table = DecodedSessions(size=10), {}
+    w = decoded.take("a", None)
+    w.apply(record(0), offset=1)
+    written(decoded, table, "a", w)
+    again = decoded.take("a", table["a"])
+    assert again is w and not again.changed
+
+
+def test_a_replaced_table_entry_is_decoded_from_the_table() -> None:
+    decoded, table = DecodedSessions(size=10), {}
+    w = decoded.take("a", None)
+    w.apply(record(0), offset=1)
+    written(decoded, table, "a", w)
+    other = Working()
+    other.apply(record(0), offset=7)
+    table["a"] = other.dump()  # what changelog recovery does after a rebalance
+    fresh = decoded.take("a", table["a"])
+    assert fresh is not w and fresh.offset == 7
+
+
+def test_a_batch_that_failed_midway_leaves_no_half_applied_session() -> None:
+    decoded, table = DecodedSessions(size=10), {}
+    w = decoded.take("a", None)
+    w.apply(record(0), offset=1)
+    written(decoded, table, "a", w)
+    failed = decoded.take("a", table["a"])
+    failed.apply(record(10, url="https://x.example/2"), offset=2)  # then the batch's writes fail
+    retried = decoded.take("a", table["a"])
+    assert retried is not failed and retried.offset == 1
+    retried.apply(record(10, url="https://x.example/2"), offset=2)  # re-delivered: applied once
+    assert retried.state is not None and retried.state.event_count == 2
+
+
+def test_only_the_most_recent_sessions_stay_decoded() -> None:
+    decoded, table = DecodedSessions(size=2), {}
+    kept = {}
+    for key in "abc":
+        kept[key] = decoded.take(key, None)
+        kept[key].apply(record(0), offset=1)
+        written(decoded, table, key, kept[key])
+    assert decoded.take("a", table["a"]) is not kept["a"]  # the oldest was evicted
+    assert decoded.take("c", table["c"]) is kept["c"]
