@@ -66,25 +66,25 @@ def test_marks_past_the_window_are_dropped_when_the_entry_is_saved() -> None:
     assert again.state is not None and again.state.event_count == 4
 
 
-def written(decoded: DecodedSessions, table: dict, key: str, working: Working) -> None:
+def write_one(decoded: DecodedSessions, table: dict, key: str) -> Working:
+    """A batch that applies one event to ``key`` and writes the entry, as the scorer does."""
+    working = decoded.take(key, table.get(key))
+    working.apply(record(0), offset=1)
     entry = table[key] = working.dump()
     decoded.written(key, entry, working)
+    return working
 
 
 def test_a_session_written_last_batch_is_not_decoded_again() -> None:
     decoded, table = DecodedSessions(size=10), {}
-    w = decoded.take("a", None)
-    w.apply(record(0), offset=1)
-    written(decoded, table, "a", w)
+    w = write_one(decoded, table, "a")
     again = decoded.take("a", table["a"])
     assert again is w and not again.changed
 
 
 def test_a_replaced_table_entry_is_decoded_from_the_table() -> None:
     decoded, table = DecodedSessions(size=10), {}
-    w = decoded.take("a", None)
-    w.apply(record(0), offset=1)
-    written(decoded, table, "a", w)
+    w = write_one(decoded, table, "a")
     other = Working()
     other.apply(record(0), offset=7)
     table["a"] = other.dump()  # what changelog recovery does after a rebalance
@@ -94,9 +94,7 @@ def test_a_replaced_table_entry_is_decoded_from_the_table() -> None:
 
 def test_a_batch_that_failed_midway_leaves_no_half_applied_session() -> None:
     decoded, table = DecodedSessions(size=10), {}
-    w = decoded.take("a", None)
-    w.apply(record(0), offset=1)
-    written(decoded, table, "a", w)
+    write_one(decoded, table, "a")
     failed = decoded.take("a", table["a"])
     failed.apply(record(10, url="https://x.example/2"), offset=2)  # then the batch's writes fail
     retried = decoded.take("a", table["a"])
@@ -107,10 +105,6 @@ def test_a_batch_that_failed_midway_leaves_no_half_applied_session() -> None:
 
 def test_only_the_most_recent_sessions_stay_decoded() -> None:
     decoded, table = DecodedSessions(size=2), {}
-    kept = {}
-    for key in "abc":
-        kept[key] = decoded.take(key, None)
-        kept[key].apply(record(0), offset=1)
-        written(decoded, table, key, kept[key])
+    kept = {key: write_one(decoded, table, key) for key in "abc"}
     assert decoded.take("a", table["a"]) is not kept["a"]  # the oldest was evicted
     assert decoded.take("c", table["c"]) is kept["c"]
