@@ -115,20 +115,17 @@ class RateLimiter:
             self._sync = asyncio.get_running_loop().call_later(self._sync_s, self._start_sync)
         return decide(count, limit, now)
 
-    def _start_sync(self) -> None:
-        self._sync = asyncio.get_running_loop().create_task(self._send_unsent())
+    def _start_sync(self) -> asyncio.Task[None]:
+        self._sync = task = asyncio.get_running_loop().create_task(self._send_unsent())
+        return task
 
     async def flush(self) -> None:
         """Send the unsent hits now rather than at the next interval (shutdown, tests)."""
         if isinstance(self._sync, asyncio.Task):
-            await self._sync
+            await self._sync  # it leaves a timer behind if hits came meanwhile
         if isinstance(self._sync, asyncio.TimerHandle):
             self._sync.cancel()
-            self._sync = None
-        if self._sync is None:
-            self._start_sync()
-        if isinstance(self._sync, asyncio.Task):
-            await self._sync
+        await self._start_sync()
 
     async def _send_unsent(self) -> None:
         """Send the unsent hits; learn every key's total. Runs by itself after hits."""

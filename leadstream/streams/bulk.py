@@ -68,25 +68,24 @@ class BulkProducer:
         partitions = self._partitions.get(topic)
         if partitions is None:
             partitions = self._partitions[topic] = sorted(await producer.partitions_for(topic))
-        chains: dict[int, list[tuple[BatchBuilder, int]]] = {}
+        chains: dict[int, list[BatchBuilder]] = {}  # per partition, the batches in order
         for route, key, value in records:
-            chain = chains.setdefault(partition_for(route, partitions), [(producer.create_batch(), 0)])
-            builder, count = chain[-1]
-            if builder.append(key=key, value=value, timestamp=None) is None:
-                builder = producer.create_batch()
-                if builder.append(key=key, value=value, timestamp=None) is None:
+            partition = partition_for(route, partitions)
+            chain = chains.get(partition)
+            if chain is None:
+                chain = chains[partition] = [producer.create_batch()]
+            if chain[-1].append(key=key, value=value, timestamp=None) is None:  # full: start the next
+                chain.append(producer.create_batch())
+                if chain[-1].append(key=key, value=value, timestamp=None) is None:
                     raise ValueError(f"a record of {len(value)} bytes exceeds the producer's batch size")
-                count = 0
-                chain.append((builder, count))
-            chain[-1] = (builder, count + 1)
-        last: dict[int, asyncio.Future] = {}
         pending = []
+        last: dict[int, tuple[asyncio.Future, int]] = {}  # partition -> its last batch's ack, record count
         for partition, chain in chains.items():
-            for builder, _ in chain:
+            for builder in chain:
                 pending.append(await producer.send_batch(builder, topic, partition=partition))
-            last[partition] = pending[-1]
+            last[partition] = (pending[-1], chain[-1].record_count())
         await asyncio.gather(*pending)
-        return {p: fut.result().offset + chains[p][-1][1] - 1 for p, fut in last.items()}
+        return {p: ack.result().offset + count - 1 for p, (ack, count) in last.items()}
 
     async def stop(self) -> None:
         if self._producer is not None:
