@@ -115,6 +115,12 @@ class Settings(BaseSettings):
         default=50_000, ge=1, description="sessions the scorer keeps decoded between batches (the most recent)"
     )
     sink_flush_s: float = Field(default=1.0, gt=0)
+    session_ttl_days: float = Field(
+        default=7.0, gt=0, description="the scorer forgets a session idle this long; a later event for it starts anew"
+    )
+    state_expiry_interval_s: float = Field(
+        default=300.0, gt=0, description="how often the worker drops idle sessions from its tables"
+    )
     worker_session_timeout_s: float = Field(
         default=10.0, gt=0, description="a worker that stops heartbeating loses its partitions after this long"
     )

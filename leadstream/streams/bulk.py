@@ -46,7 +46,7 @@ class BulkProducer:
                 self._producer = producer
         return self._producer
 
-    async def send(self, topic: str, records: Iterable[tuple[bytes, bytes, bytes]]) -> dict[int, int]:
+    async def send(self, topic: str, records: Iterable[tuple[bytes, bytes, bytes | None]]) -> dict[int, int]:
         """Send (routing key, key, value) records and wait until Kafka has acknowledged them all, retrying
         while it cannot (the caller's offsets must not commit before these records are written).
 
@@ -63,7 +63,7 @@ class BulkProducer:
                 return await self._send(topic, records)
         raise AssertionError("unreachable: tenacity retries until success")
 
-    async def _send(self, topic: str, records: list[tuple[bytes, bytes, bytes]]) -> dict[int, int]:
+    async def _send(self, topic: str, records: list[tuple[bytes, bytes, bytes | None]]) -> dict[int, int]:
         producer = await self._started()
         partitions = self._partitions.get(topic)
         if partitions is None:
@@ -77,7 +77,7 @@ class BulkProducer:
             if chain[-1].append(key=key, value=value, timestamp=None) is None:  # full: start the next
                 chain.append(producer.create_batch())
                 if chain[-1].append(key=key, value=value, timestamp=None) is None:
-                    raise ValueError(f"a record of {len(value)} bytes exceeds the producer's batch size")
+                    raise ValueError(f"a record of {len(value or b'')} bytes exceeds the producer's batch size")
         pending = []
         last: dict[int, tuple[asyncio.Future, int]] = {}  # partition -> its last batch's ack, record count
         for partition, chain in chains.items():

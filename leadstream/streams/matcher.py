@@ -12,6 +12,8 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 import faust
 import orjson
@@ -20,10 +22,11 @@ from pydantic import ValidationError
 
 from leadstream.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
-from leadstream.scoring.matching import best_match, remember_session
+from leadstream.scoring.matching import MATCH_WINDOW, best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.raw import raw_topic
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
@@ -52,6 +55,15 @@ CALL_COLUMNS = (
     "ip_prefix",
     "version",
 )
+
+
+# A key's sessions are kept a day past the match window: no call can match them after that.
+SESSIONS_KEPT = MATCH_WINDOW + timedelta(days=1)
+
+
+def latest_seen(entry: list[dict[str, Any]]) -> datetime | None:
+    """A fingerprint's last activity (its sessions' latest), for expiry."""
+    return max((datetime.fromisoformat(s["last_seen"]) for s in entry), default=None)
 
 
 @dataclass
@@ -101,6 +113,7 @@ def register_call_matcher(
     app: faust.App, updates: str, calls: str, sink: WarehouseSink, bulk: BulkProducer, settings: Settings
 ) -> faust.Table:
     table = keyed_table(app, "fingerprint_sessions", settings)
+    app.task(TableExpiry(table, bulk, latest_seen, SESSIONS_KEPT, settings.state_expiry_interval_s).run)
     channel = raw_topic(app, updates, calls)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     pending: list[Pending] = []

@@ -26,6 +26,7 @@ from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, 
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.tables import keyed_table, write_changelog
@@ -127,6 +128,12 @@ class Working:
         self.changed = True
 
 
+def session_last_seen(entry: dict[str, Any]) -> datetime | None:
+    """A table entry's last activity, for expiry."""
+    state = entry.get("state")
+    return datetime.fromisoformat(state["last_seen"]) if state else None
+
+
 class DecodedSessions:
     """The decoded ``Working`` of recently written table entries, so that a session touched
     again in the next batches is not decoded again.
@@ -160,6 +167,8 @@ def register_session_scorer(
 ) -> faust.Table:
     table = keyed_table(app, "sessions", settings)
     decoded = DecodedSessions(settings.session_cache_size)
+    ttl = timedelta(days=settings.session_ttl_days)
+    app.task(TableExpiry(table, bulk, session_last_seen, ttl, settings.state_expiry_interval_s).run)
 
     @app.agent(events, concurrency=1, name="score_sessions")
     async def score_sessions(stream: faust.StreamT) -> None:

@@ -33,10 +33,17 @@ async def write_changelog(table: faust.Table, bulk: BulkProducer, keys: Iterable
     would send one record per assignment through Faust's producer buffer, one per loop turn,
     and Faust's own flush before a commit gives up after 0.1 s without progress (the gap behind
     a kill -9 drill that once found the session counts short by 2,473 of 16,300 events)."""
+    await send_changelog(table, bulk, [(key, table.data[key]) for key in keys])
+
+
+async def send_changelog(table: faust.Table, bulk: BulkProducer, entries: Iterable[tuple[str, object]]) -> None:
+    """Send (key, entry) changelog records, an entry of None being a tombstone (the key deleted)."""
     changelog = table.changelog_topic.get_topic_name()
     # Keys as Faust's recovery decodes them (the table's key serializer is JSON), on the partition
     # of the raw key: the one the source topic's records for that key arrive on.
-    records = [(key.encode(), orjson.dumps(key), orjson.dumps(table.data[key])) for key in keys]
+    records = [
+        (key.encode(), orjson.dumps(key), None if entry is None else orjson.dumps(entry)) for key, entry in entries
+    ]
     if not records:
         return
     for partition, offset in (await bulk.send(changelog, records)).items():

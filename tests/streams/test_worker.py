@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 
+from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
 from tests.processes import edge_and_worker, run_cli
 
@@ -30,7 +31,11 @@ def running(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         run_cli(settings, "sites", "add", "site-b")
 
     with edge_and_worker(
-        tmp_path_factory.mktemp("worker"), add_sites, call_reply_timeout_s=5.0, match_grace_s=2.0
+        tmp_path_factory.mktemp("worker"),
+        add_sites,
+        call_reply_timeout_s=5.0,
+        match_grace_s=2.0,
+        state_expiry_interval_s=1.0,
     ) as running:
         yield running
 
@@ -162,6 +167,56 @@ def test_poison_record_is_dead_lettered_and_the_stream_goes_on(running: tuple[Se
     eventually(
         settings, "SELECT count() AS n FROM dead_letters_v WHERE key = 'poison-key'", lambda rows: rows[0]["n"] == 2
     )
+
+
+def test_a_session_idle_past_the_ttl_is_tombstoned_in_the_changelog(running: tuple[Settings, httpx.Client]) -> None:
+    import asyncio
+    from datetime import UTC, date, datetime, timedelta
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    settings, http = running
+    old_sid = uuid.uuid4()
+    at = datetime.now(UTC) - timedelta(days=settings.session_ttl_days + 1)
+    old = EventRecord(
+        event_id=uuid.uuid4(),
+        received_at=at,
+        site_id="site-expiry",
+        session_id=old_sid,
+        session_month=date(at.year, at.month, 1),
+        url="https://shop.example/long-ago",
+        category="acquisition",
+        action="view",
+        score=1,
+    )
+
+    async def produce_then_find_tombstone() -> bool:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            record = old.model_dump_json().encode()
+            await producer.send_and_wait(settings.topics.events, record, key=str(old_sid).encode())
+        finally:
+            await producer.stop()
+        track(http, "site-a", str(uuid.uuid4()), "fp-expiry-now")  # the table's newest activity: now
+        consumer = AIOKafkaConsumer(
+            f"{settings.worker_group}-sessions-changelog",
+            bootstrap_servers=settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
+        await consumer.start()
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    if any(r.key == orjson.dumps(str(old_sid)) and r.value is None for r in records):
+                        return True
+        finally:
+            await consumer.stop()
+        return False
+
+    assert asyncio.run(produce_then_find_tombstone())
 
 
 def test_daily_site_stats(running: tuple[Settings, httpx.Client]) -> None:

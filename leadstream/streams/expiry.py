@@ -1,0 +1,101 @@
+"""Forgetting idle table entries, so a worker's memory follows its active keys, not its history.
+
+Every ``interval`` a sweep looks at a table's entries, a slice at a time so the agents keep
+running, and drops those whose last activity is older than ``ttl``: a tombstone goes to the
+changelog (compaction then forgets the key, and a recovering worker deletes it) and the entry
+leaves the store. Age is measured in event time, against the newest activity in the table
+itself, so a worker catching up on a backlog does not drop what is only old by the clock.
+
+An agent may write a swept key again while its tombstone is on the way (an event for that very
+session arriving then). After the tombstones are acknowledged each key is looked at again: one
+still idle is removed, one active again has its current entry written to the changelog after
+its tombstone, so the changelog ends with the live entry either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from array import array
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+
+from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.tables import send_changelog, write_changelog
+
+log = logging.getLogger(__name__)
+
+SLICE = 5_000  # entries looked at between two loop turns
+
+LastActive = Callable[[Any], datetime | None]
+NEVER = datetime.min.replace(tzinfo=UTC)  # an entry with no activity at all is idle the longest
+
+
+class TableExpiry:
+    def __init__(
+        self, table: faust.Table, bulk: BulkProducer, last_active: LastActive, ttl: timedelta, interval_s: float
+    ) -> None:
+        self._table = table
+        self._bulk = bulk
+        self._last_active = last_active
+        self._ttl = ttl
+        self._interval_s = interval_s
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the next sweep finds the same keys
+                log.warning("%s: expiry sweep failed (%r); next in %.0fs", self._table.name, exc, self._interval_s)
+
+    async def sweep(self) -> int:
+        """Drop the idle entries; return how many were dropped."""
+        keys, idle_since = await self._scan()
+        newest = max((t for t in idle_since if t > -math.inf), default=None)  # NaN: gone meanwhile
+        if newest is None:
+            return 0
+        cutoff = datetime.fromtimestamp(newest, UTC) - self._ttl
+        stale = [key for key, t in zip(keys, idle_since, strict=True) if t < cutoff.timestamp()]
+        if not stale:
+            return 0
+        await send_changelog(self._table, self._bulk, [(key, None) for key in stale])
+        revived = []
+        for key in stale:
+            entry = self._table.data.get(key)
+            if entry is None:
+                continue
+            if self._idle_since(entry) < cutoff:
+                del self._table.data[key]
+            else:
+                revived.append(key)
+        await write_changelog(self._table, self._bulk, revived)
+        dropped = len(stale) - len(revived)
+        log.info("%s: dropped %d entries idle since before %s", self._table.name, dropped, cutoff.isoformat())
+        return dropped
+
+    async def _scan(self) -> tuple[list[str], array[float]]:
+        """Each key with its last activity as a timestamp (-inf: none, NaN: deleted meanwhile),
+        a slice per loop turn; timestamps in an array, not datetimes, to keep a big table's scan small."""
+        keys = list(self._table.data.keys())
+        idle_since = array("d")
+        for start in range(0, len(keys), SLICE):
+            for key in keys[start : start + SLICE]:
+                entry = self._table.data.get(key)
+                if entry is None:
+                    idle_since.append(math.nan)
+                    continue
+                at = self._last_active(entry)
+                idle_since.append(at.timestamp() if at is not None else -math.inf)
+            await asyncio.sleep(0)
+        return keys, idle_since
+
+    def _idle_since(self, entry: Any) -> datetime:
+        at = self._last_active(entry)
+        return at if at is not None else NEVER

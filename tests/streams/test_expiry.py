@@ -1,0 +1,112 @@
+"""Idle table entries leave the store and the changelog; an entry written again meanwhile stays."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+import pytest
+from faust.serializers import codecs
+
+from leadstream.broker import TopicSpec, ensure_topics
+from leadstream.settings import Settings
+from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.expiry import TableExpiry
+from leadstream.streams.matcher import latest_seen
+from leadstream.streams.sessions import session_last_seen
+from leadstream.streams.tables import keyed_table
+from tests.kafka_records import read_all
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+TTL = timedelta(days=7)
+
+
+def entry(days: float) -> dict[str, Any]:
+    return {"state": {"last_seen": (T0 + timedelta(days=days)).isoformat()}, "offset": 1, "marks": {}}
+
+
+class RewriteDuringSend(BulkProducer):
+    """Writes ``key`` again in the store while the first send (the tombstones) is in flight."""
+
+    def __init__(self, settings: Settings, table: faust.Table, key: str, value: object) -> None:
+        super().__init__(settings)
+        self._rewrite: tuple[faust.Table, str, object] | None = (table, key, value)
+
+    async def send(self, topic: str, records: Any) -> dict[int, int]:
+        if self._rewrite is not None:
+            table, key, value = self._rewrite
+            self._rewrite = None
+            table.data[key] = value
+        return await super().send(topic, records)
+
+
+async def sweep(
+    settings: Settings, entries: dict[str, Any], rewrite: tuple[str, object] | None = None
+) -> tuple[faust.Table, int]:
+    app = faust.App(settings.worker_group, broker=f"kafka://{settings.kafka_bootstrap}", autodiscover=False)
+    table = keyed_table(app, "sessions", settings)
+    for key, value in entries.items():
+        table.data[key] = value
+    changelog = table.changelog_topic
+    await ensure_topics(settings, [TopicSpec(changelog.get_topic_name(), settings.topic_partitions)])
+    bulk = RewriteDuringSend(settings, table, *rewrite) if rewrite else BulkProducer(settings)
+    try:
+        dropped = await TableExpiry(table, bulk, session_last_seen, TTL, interval_s=60).sweep()
+    finally:
+        await bulk.stop()
+    return table, dropped
+
+
+@pytest.mark.integration
+async def test_entries_idle_past_the_ttl_of_the_newest_activity_are_dropped_and_tombstoned(settings: Settings) -> None:
+    entries = {"old": entry(0), "edge": entry(3), "new": entry(10), "no-state": {"state": None, "offset": 2}}
+    table, dropped = await sweep(settings, entries)
+    assert dropped == 2
+    assert set(table.data.keys()) == {"edge", "new"}  # 7 days before the newest (day 10) is day 3
+    records = await read_all(settings, table.changelog_topic.get_topic_name(), 2)
+    tombstones = sorted((codecs.loads("json", key), value) for _, key, value in records)
+    assert tombstones == [("no-state", None), ("old", None)]
+
+
+@pytest.mark.integration
+async def test_tombstones_delete_the_key_when_a_worker_recovers_the_changelog(settings: Settings) -> None:
+    table, _ = await sweep(settings, {"old": entry(0), "new": entry(10)})
+    records = await read_all(settings, table.changelog_topic.get_topic_name(), 1)
+    recovering = keyed_table(
+        faust.App(settings.worker_group + "-2", broker=f"kafka://{settings.kafka_bootstrap}", autodiscover=False),
+        "sessions",
+        settings,
+    )
+    recovering.data["old"] = entry(0)  # what the changelog held before the tombstone
+    events = [
+        SimpleNamespace(key=codecs.loads("json", key), value=None, message=SimpleNamespace(value=value, partition=p))
+        for p, key, value in records
+    ]
+    recovering.data.apply_changelog_batch(events, to_key=lambda k: k, to_value=lambda v: v)
+    assert "old" not in recovering.data
+
+
+@pytest.mark.integration
+async def test_an_entry_written_again_during_the_sweep_stays_and_ends_the_changelog(settings: Settings) -> None:
+    fresh = entry(11)
+    table, dropped = await sweep(settings, {"old": entry(0), "new": entry(10)}, rewrite=("old", fresh))
+    assert dropped == 0
+    assert table.data["old"] == fresh
+    records = await read_all(settings, table.changelog_topic.get_topic_name(), 2)
+    assert [value for _, key, value in records if codecs.loads("json", key) == "old"][-1] is not None
+
+
+@pytest.mark.integration
+async def test_an_empty_table_or_one_without_activity_is_left_alone(settings: Settings) -> None:
+    assert (await sweep(settings, {}))[1] == 0
+    assert (await sweep(settings, {"no-state": {"state": None}}))[1] == 0
+
+
+def test_last_activity_of_a_session_entry_and_of_a_fingerprints_sessions() -> None:
+    assert session_last_seen(entry(2)) == T0 + timedelta(days=2)
+    assert session_last_seen({"state": None}) is None
+    sessions = [{"last_seen": "2026-11-01T00:00:00Z"}, {"last_seen": "2026-11-05T12:00:00+00:00"}]
+    assert latest_seen(sessions) == datetime(2026, 11, 5, 12, tzinfo=UTC)
+    assert latest_seen([]) is None
