@@ -31,8 +31,7 @@ log = logging.getLogger(__name__)
 
 SLICE = 5_000  # entries looked at between two loop turns
 
-LastActive = Callable[[Any], datetime | None]
-NEVER = datetime.min.replace(tzinfo=UTC)  # an entry with no activity at all is idle the longest
+LastActive = Callable[[Any], datetime | None]  # None: no activity at all, idle the longest
 
 
 class TableExpiry:
@@ -71,7 +70,8 @@ class TableExpiry:
             entry = self._table.data.get(key)
             if entry is None:
                 continue
-            if self._idle_since(entry) < cutoff:
+            at = self._last_active(entry)
+            if at is None or at < cutoff:
                 del self._table.data[key]
             else:
                 revived.append(key)
@@ -95,7 +95,3 @@ class TableExpiry:
                 idle_since.append(at.timestamp() if at is not None else -math.inf)
             await asyncio.sleep(0)
         return keys, idle_since
-
-    def _idle_since(self, entry: Any) -> datetime:
-        at = self._last_active(entry)
-        return at if at is not None else NEVER

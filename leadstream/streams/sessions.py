@@ -187,18 +187,19 @@ def register_session_scorer(
                 if sid not in work:
                     work[sid] = decoded.take(sid, table.data.get(sid))
                 work[sid].apply(record, msg.offset)
-            touched = {sid: (w.state, w.offset) for sid, w in work.items() if w.changed and w.state is not None}
+            touched = {sid: w.state for sid, w in work.items() if w.changed and w.state is not None}
+            entries = {sid: w.dump() for sid, w in work.items()}  # into the store once the batch is written
             if touched:
-                rows = [session_row(state, version) for state, version in touched.values()]
+                rows = [session_row(state, work[sid].offset) for sid, state in touched.items()]
                 await sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(events.get_topic_name(), spans))
                 updates_out = []
-                for state, _ in touched.values():
+                for sid, state in touched.items():
                     if state.fingerprint:
                         key = f"{state.site_id}:{state.fingerprint}".encode()
-                        updates_out.append((key, key, orjson.dumps(state.to_dict())))
+                        updates_out.append((key, key, orjson.dumps(entries[sid]["state"])))  # dumped once
                 await bulk.send(updates.get_topic_name(), updates_out)  # before these offsets commit
             for sid, working in work.items():
-                entry = table.data[sid] = working.dump()
+                entry = table.data[sid] = entries[sid]
                 decoded.written(sid, entry, working)
             await write_changelog(table, bulk, work)  # one record per session per batch
             for event in batch:
