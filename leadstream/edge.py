@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
-from leadstream import __version__
+from leadstream import __version__, kafka_uvloop
 from leadstream.api import routes as os_routes
 from leadstream.edge_state import EdgeState
 from leadstream.heap import settle_heap
@@ -63,5 +63,6 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
 
 
 def serve_app() -> EdgeApp:
-    """The app factory of ``leadstream edge``."""
+    """The app factory of ``leadstream edge`` (uvicorn runs it on uvloop)."""
+    kafka_uvloop.install()
     return create_app(own_process=True)

@@ -80,10 +80,13 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     import uvloop
     from faust.worker import Worker
 
+    from leadstream import kafka_uvloop
+
     # The worker's loops (the main one and Faust's consumer thread's) run on uvloop, as the
     # edge's uvicorn does: the session scorer counted ~30 % more events/s, and the sales-OS
     # stages' p99 at 100 requests/s went from 51-99 ms to 30-46 ms in paired runs.
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    kafka_uvloop.install()
 
     warehouse = prepare(settings)
     app = create_worker_app(settings, warehouse)

@@ -94,6 +94,16 @@ def settle(settings: Settings, site: str, acked: list[str], sent: int) -> None:
     assert distinct == stored  # nothing counted twice
     assert acked_stored == len(sample)  # acknowledged events are there (a sample checked by url)
     assert stored >= len(acked)  # unacknowledged ones may be there too (the ack was lost, not the record)
+    # The session scorer (a consumer group of its own) recovered too: each stored event is
+    # counted in its session once.
+    scored = -1
+    while time.monotonic() < deadline + 60:
+        scored = count(settings, f"SELECT sum(events) AS n FROM sessions_v WHERE site_id = '{site}'")
+        if scored >= stored:
+            break
+        time.sleep(1)
+    print(f"sessions: events scored={scored}")
+    assert scored == stored
 
 
 def test_redis_stopped_under_load(settings: Settings, tmp_path: Path, stack: None) -> None:
