@@ -111,22 +111,23 @@ def test_redis_stopped_under_load(settings: Settings, tmp_path: Path, stack: Non
         pytest.skip("Redis was not started by dev/stack.sh here")
     settings = settings.model_copy(update={"clickhouse_dsn": f"chdb://{tmp_path / 'wh'}", "call_reply_timeout_s": 1.0})
     run_cli(settings, "sites", "add", "redis-site")
-    with running(settings, tmp_path) as edge_url, Load(edge_url, "redis-site") as load:
-        time.sleep(2)
-        subprocess.run([STACK, "stop", "redis"], check=True, capture_output=True)
-        try:
-            time.sleep(3)
-            with httpx.Client(base_url=edge_url, timeout=10) as http:
-                down = http.post(
-                    "/api/call-event", json={"site_id": "redis-site", "phone_number": "+1555", "fingerprint": "fp"}
-                )
-            during = dict(load.statuses)
-        finally:
-            subprocess.run([STACK, "start", "redis"], check=True, capture_output=True)
-        time.sleep(2)
-    assert during.get(200, 0) > 0 and set(during) <= {200}, during  # ingestion never stopped
-    assert down.status_code == 202 and down.json()["status"] == "queued"
-    settle(settings, "redis-site", load.acked, load.sent)
+    with running(settings, tmp_path) as edge_url:
+        with Load(edge_url, "redis-site") as load:
+            time.sleep(2)
+            subprocess.run([STACK, "stop", "redis"], check=True, capture_output=True)
+            try:
+                time.sleep(3)
+                with httpx.Client(base_url=edge_url, timeout=10) as http:
+                    down = http.post(
+                        "/api/call-event", json={"site_id": "redis-site", "phone_number": "+1555", "fingerprint": "fp"}
+                    )
+                during = dict(load.statuses)
+            finally:
+                subprocess.run([STACK, "start", "redis"], check=True, capture_output=True)
+            time.sleep(2)
+        assert during.get(200, 0) > 0 and set(during) <= {200}, during  # ingestion never stopped
+        assert down.status_code == 202 and down.json()["status"] == "queued"
+        settle(settings, "redis-site", load.acked, load.sent)
 
 
 def test_kafka_killed_under_load(settings: Settings, tmp_path: Path, stack: None) -> None:
