@@ -13,12 +13,12 @@ from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.copies import copy_specs
 from leadstream.streams.daily_stats import DailyStatsRefresher
 from leadstream.streams.matcher import register_call_matcher
 from leadstream.streams.os_chain import register_os_chain
-from leadstream.streams.raw import raw_topic
-from leadstream.streams.sessions import register_session_scorer
+from leadstream.streams.sessions import SessionScorer, changelog_topic
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.table_sink import TableSink
 from leadstream.streams.transport import use_fetch_max_wait
@@ -49,14 +49,14 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
         web_port=settings.worker_port,
         web_in_thread=False,
     )
-    events_topic = raw_topic(app, settings.topics.events, partitions=settings.topic_partitions)
-    updates_topic = raw_topic(app, settings.topics.session_updates, partitions=settings.topic_partitions)
     sink = WarehouseSink(warehouse)
     bulk = BulkProducer(settings)  # the scorer's and matcher's batched writes to Kafka
     app.on_before_shutdown.connect(lambda *_, **__: bulk.stop())
     for spec in copy_specs(settings):
         app.task(TableSink(spec, settings, warehouse, sink).run)
-    register_session_scorer(app, events_topic, updates_topic, sink, bulk, settings)
+    scorer = SessionScorer(settings, sink, bulk)
+    app.task(scorer.run)
+    app.task(scorer.expiry.run)
     register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, bulk, settings)
     register_os_chain(app, settings, warehouse)
     refresher = DailyStatsRefresher(settings, warehouse)
@@ -67,7 +67,8 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
 
 def prepare(settings: Settings) -> Warehouse:
     """Blocking start-up work before the worker runs: topics exist, warehouse open and migrated."""
-    asyncio.run(ensure_topics(settings, core_topics(settings)))
+    state = [ChangelogTable.topic(changelog_topic(settings), settings)]  # Faust creates its tables' own
+    asyncio.run(ensure_topics(settings, [*core_topics(settings), *state]))
     warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database, settings.fault_warehouse_outage_file)
     warehouse.open()
     applied = warehouse.sync(migrate)

@@ -22,10 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import faust
-
 from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.tables import send_changelog, write_changelog
+from leadstream.streams.tables import KeyedState, send_changelog, write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ LastActive = Callable[[Any], datetime | None]  # None: no activity at all, idle 
 
 class TableExpiry:
     def __init__(
-        self, table: faust.Table, bulk: BulkProducer, last_active: LastActive, ttl: timedelta, interval_s: float
+        self, table: KeyedState, bulk: BulkProducer, last_active: LastActive, ttl: timedelta, interval_s: float
     ) -> None:
         self._table = table
         self._bulk = bulk
@@ -67,12 +65,12 @@ class TableExpiry:
         await send_changelog(self._table, self._bulk, [(key, None) for key in stale])
         revived = []
         for key in stale:
-            entry = self._table.data.get(key)
+            entry = self._table.get(key)
             if entry is None:
                 continue
             at = self._last_active(entry)
             if at is None or at < cutoff:
-                del self._table.data[key]
+                self._table.delete(key)
             else:
                 revived.append(key)
         await write_changelog(self._table, self._bulk, revived)
@@ -83,11 +81,11 @@ class TableExpiry:
     async def _scan(self) -> tuple[list[str], array[float]]:
         """Each key with its last activity as a timestamp (-inf: none, NaN: deleted meanwhile),
         a slice per loop turn; timestamps in an array, not datetimes, to keep a big table's scan small."""
-        keys = list(self._table.data.keys())
+        keys = self._table.keys()
         idle_since = array("d")
         for start in range(0, len(keys), SLICE):
             for key in keys[start : start + SLICE]:
-                entry = self._table.data.get(key)
+                entry = self._table.get(key)
                 if entry is None:
                     idle_since.append(math.nan)
                     continue

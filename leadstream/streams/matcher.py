@@ -30,7 +30,7 @@ from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.raw import raw_topic
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import keyed_table, write_changelog
+from leadstream.streams.tables import FaustTableState, keyed_table, write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,8 @@ def register_call_matcher(
     app: faust.App, updates: str, calls: str, sink: WarehouseSink, bulk: BulkProducer, settings: Settings
 ) -> faust.Table:
     table = keyed_table(app, "fingerprint_sessions", settings)
-    app.task(TableExpiry(table, bulk, latest_seen, SESSIONS_KEPT, settings.state_expiry_interval_s).run)
+    state = FaustTableState(table)
+    app.task(TableExpiry(state, bulk, latest_seen, SESSIONS_KEPT, settings.state_expiry_interval_s).run)
     channel = raw_topic(app, updates, calls)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     pending: list[Pending] = []
@@ -169,7 +170,7 @@ def register_call_matcher(
                         continue
                     pending.append(Pending(event, call, time.monotonic() + settings.match_grace_s))
                 if remembered:
-                    await write_changelog(table, bulk, changed)  # the updates commit once the table has them
+                    await write_changelog(state, bulk, changed)  # the updates commit once the table has them
                     for event in remembered:
                         await stream.ack(event)
                 await settle()

@@ -1,6 +1,9 @@
-"""The session scorer: each tracking event updates its session's state (a Faust table,
-changelogged), the new states go to the ``sessions`` table, and every session with a
-fingerprint is re-published keyed by ``<site>:<fingerprint>`` for the call matcher.
+"""The session scorer: each tracking event updates its session's state (a table kept in
+memory, changelogged to Kafka), the new states go to the ``sessions`` table, and every session
+with a fingerprint is re-published keyed by ``<site>:<fingerprint>`` for the call matcher.
+
+It runs on a plain consumer group rather than as a Faust agent: Faust's per-record stream work
+(an event object, a queue hand-off and an ack per record) cost as much as the scoring itself.
 
 Exactly-once state under at-least-once delivery: each table entry remembers the offset of
 the last event it applied, so events re-delivered after a crash are not applied twice.
@@ -11,13 +14,15 @@ decoding a table entry was the largest part of the scorer's own work.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import faust
 import orjson
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
 from cachetools import LRUCache
 from pydantic import ValidationError
 
@@ -26,10 +31,12 @@ from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, 
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.expiry import TableExpiry
+from leadstream.streams.group import group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import keyed_table, write_changelog
+from leadstream.streams.tables import write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -157,52 +164,102 @@ class DecodedSessions:
         self._cache[key] = (entry, working)
 
 
-def register_session_scorer(
-    app: faust.App,
-    events: faust.TopicT,
-    updates: faust.TopicT,
-    sink: WarehouseSink,
-    bulk: BulkProducer,
-    settings: Settings,
-) -> faust.Table:
-    table = keyed_table(app, "sessions", settings)
-    decoded = DecodedSessions(settings.session_cache_size)
-    ttl = timedelta(days=settings.session_ttl_days)
-    app.task(TableExpiry(table, bulk, session_last_seen, ttl, settings.state_expiry_interval_s).run)
+class SessionScorer:
+    """The scorer on a plain consumer group of its own (``<worker_group>-sessions``), with its
+    table recovered from the changelog for the partitions the group gives it. Batches and
+    rebalances take turns (one lock), so a partition is never taken away mid-batch."""
 
-    @app.agent(events, concurrency=1, name="score_sessions")
-    async def score_sessions(stream: faust.StreamT) -> None:
-        async for batch in stream.noack_take(settings.sink_batch_rows, within=settings.sink_flush_s):
-            work: dict[str, Working] = {}
-            spans: dict[int, tuple[int, int]] = {}
-            for event in batch:
-                msg = event.message
-                lo, hi = spans.get(msg.partition, (msg.offset, msg.offset))
-                spans[msg.partition] = (min(lo, msg.offset), max(hi, msg.offset))
-                try:
-                    record = EventRecord.model_validate_json(msg.value)
-                except ValidationError:
-                    continue  # store_events reports malformed records
-                sid = str(record.session_id)
-                if sid not in work:
-                    work[sid] = decoded.take(sid, table.data.get(sid))
-                work[sid].apply(record, msg.offset)
-            touched = {sid: w.state for sid, w in work.items() if w.changed and w.state is not None}
-            entries = {sid: w.dump() for sid, w in work.items()}  # into the store once the batch is written
-            if touched:
-                rows = [session_row(state, work[sid].offset) for sid, state in touched.items()]
-                await sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(events.get_topic_name(), spans))
-                updates_out = []
-                for sid, state in touched.items():
-                    if state.fingerprint:
-                        key = f"{state.site_id}:{state.fingerprint}".encode()
-                        updates_out.append((key, key, orjson.dumps(entries[sid]["state"])))  # dumped once
-                await bulk.send(updates.get_topic_name(), updates_out)  # before these offsets commit
-            for sid, working in work.items():
-                entry = table.data[sid] = entries[sid]
-                decoded.written(sid, entry, working)
-            await write_changelog(table, bulk, work)  # one record per session per batch
-            for event in batch:
-                await stream.ack(event)
+    def __init__(self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer) -> None:
+        self._settings = settings
+        self._sink = sink
+        self._bulk = bulk
+        self.table = ChangelogTable("sessions", changelog_topic(settings), settings)
+        self._decoded = DecodedSessions(settings.session_cache_size)
+        self._lock = asyncio.Lock()
+        ttl = timedelta(days=settings.session_ttl_days)
+        self.expiry = TableExpiry(self.table, bulk, session_last_seen, ttl, settings.state_expiry_interval_s)
 
-    return table
+    async def run(self) -> None:
+        await supervise("session scorer", self._consume)
+
+    async def _consume(self) -> None:
+        s = self._settings
+        # A short long-poll: a call waits on its session's update (the match grace period).
+        consumer = group_consumer(s, f"{s.worker_group}-sessions", fetch_max_wait_ms=s.worker_fetch_max_wait_ms)
+        consumer.subscribe([s.topics.events], listener=_Ownership(self))
+        self.table.forget()  # a new member owns nothing until the group says so
+        await consumer.start()
+        try:
+            while True:
+                records = await poll_batch(consumer, s.sink_batch_rows, s.sink_flush_s)
+                if not records:
+                    continue
+                async with self._lock:
+                    owned = {tp.partition for tp in consumer.assignment()}
+                    records = [r for r in records if r.partition in owned]  # fetched before a rebalance
+                    await self.score(records)
+                    await consumer.commit(next_offsets(records))
+        finally:
+            await consumer.stop()
+
+    async def score(self, records: list[ConsumerRecord]) -> None:
+        """Apply a batch of event records; every write is done when this returns (commit next)."""
+        if not records:
+            return
+        work: dict[str, Working] = {}
+        partition_of: dict[str, int] = {}
+        spans: dict[int, tuple[int, int]] = {}
+        table, decoded = self.table, self._decoded
+        for msg in records:
+            lo, hi = spans.get(msg.partition, (msg.offset, msg.offset))
+            spans[msg.partition] = (min(lo, msg.offset), max(hi, msg.offset))
+            try:
+                record = EventRecord.model_validate_json(msg.value)
+            except ValidationError:
+                continue  # the events sink dead-letters malformed records
+            sid = str(record.session_id)
+            working = work.get(sid)
+            if working is None:
+                working = work[sid] = decoded.take(sid, table.get(sid))
+                partition_of[sid] = msg.partition
+            working.apply(record, msg.offset)
+        touched = {sid: w.state for sid, w in work.items() if w.changed and w.state is not None}
+        entries = {sid: w.dump() for sid, w in work.items()}  # into the table once the batch is written
+        if touched:
+            rows = [session_row(state, work[sid].offset) for sid, state in touched.items()]
+            await self._sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(self._settings.topics.events, spans))
+            updates = []
+            for sid, state in touched.items():
+                if state.fingerprint:
+                    key = f"{state.site_id}:{state.fingerprint}".encode()
+                    updates.append((key, key, orjson.dumps(entries[sid]["state"])))  # dumped once
+            await self._bulk.send(self._settings.topics.session_updates, updates)  # before these offsets commit
+        for sid, working in work.items():
+            entry = entries[sid]
+            table.put(sid, entry, partition_of[sid])
+            decoded.written(sid, entry, working)
+        await write_changelog(table, self._bulk, work)  # one record per session per batch
+
+    async def assigned(self, partitions: list[int]) -> None:
+        async with self._lock:
+            await self.table.recover(partitions)
+
+    async def revoked(self, partitions: list[int]) -> None:
+        async with self._lock:  # after the batch in hand is written and committed
+            self.table.forget(partitions)
+
+
+def changelog_topic(settings: Settings) -> str:
+    # The name Faust gave the table when the scorer ran on it, so that state carries over.
+    return f"{settings.worker_group}-sessions-changelog"
+
+
+class _Ownership(ConsumerRebalanceListener):
+    def __init__(self, scorer: SessionScorer) -> None:
+        self._scorer = scorer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._scorer.revoked([tp.partition for tp in revoked])
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._scorer.assigned([tp.partition for tp in assigned])

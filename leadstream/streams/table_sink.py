@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +32,7 @@ from tenacity import AsyncRetrying, before_sleep_log, wait_exponential_jitter
 from leadstream.broker import new_producer
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.group import group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
 
@@ -71,31 +71,11 @@ class TableSink:
 
     async def run(self) -> None:
         """Consume for as long as the worker runs; a lost broker or a failed step restarts it."""
-        delay = 1.0
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s sink failed; restarting in %.0fs", self.spec.name, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        await supervise(f"{self.spec.name} sink", self._consume)
 
     async def _consume(self) -> None:
         s = self._settings
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=s.kafka_bootstrap,
-            group_id=f"{s.worker_group}-{self.spec.name}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=s.sink_batch_rows,
-            max_partition_fetch_bytes=4 << 20,
-            # An insert may retry for as long as the warehouse is down; stay in the group meanwhile.
-            max_poll_interval_ms=24 * 3600 * 1000,
-            session_timeout_ms=int(s.worker_session_timeout_s * 1000),
-            heartbeat_interval_ms=int(min(3.0, s.worker_session_timeout_s / 3) * 1000),
-        )
+        consumer = group_consumer(s, f"{s.worker_group}-{self.spec.name}")
         consumer.subscribe([self.spec.topic], listener=_Marks(self))
         dlq = new_producer(s)
         await consumer.start()
@@ -122,16 +102,7 @@ class TableSink:
         self._marks.update({int(p): int(o) for p, o in rows})
 
     async def _one_batch(self, consumer: AIOKafkaConsumer, dlq: object) -> None:
-        s = self._settings
-        records: list[ConsumerRecord] = []
-        deadline = time.monotonic() + s.sink_flush_s
-        while len(records) < s.sink_batch_rows:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            polled = await consumer.getmany(timeout_ms=int(left * 1000), max_records=s.sink_batch_rows - len(records))
-            for part in polled.values():
-                records.extend(part)
+        records = await poll_batch(consumer, self._settings.sink_batch_rows, self._settings.sink_flush_s)
         if not records:
             return
         rows, spans, dead = [], {}, []
@@ -151,7 +122,7 @@ class TableSink:
         for partition, (_, hi) in spans.items():
             self._marks[partition] = max(self._marks.get(partition, -1), hi)
         self.stored += len(rows)
-        await consumer.commit({TopicPartition(r.topic, r.partition): r.offset + 1 for r in records})
+        await consumer.commit(next_offsets(records))
 
     async def _dead_letter(self, dlq: object, dead: list[tuple[ConsumerRecord, str]]) -> None:
         sends = []

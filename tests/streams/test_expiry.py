@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
-import faust
 import pytest
 from faust.serializers import codecs
 
-from leadstream.broker import TopicSpec, ensure_topics
+from leadstream.broker import ensure_topics, partition_for
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.matcher import latest_seen
-from leadstream.streams.sessions import session_last_seen
-from leadstream.streams.tables import keyed_table
+from leadstream.streams.sessions import changelog_topic, session_last_seen
 from tests.kafka_records import read_all
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -30,27 +28,29 @@ def entry(days: float) -> dict[str, Any]:
 class RewriteDuringSend(BulkProducer):
     """Writes ``key`` again in the store while the first send (the tombstones) is in flight."""
 
-    def __init__(self, settings: Settings, table: faust.Table, key: str, value: object) -> None:
+    def __init__(self, settings: Settings, table: ChangelogTable, key: str, value: object) -> None:
         super().__init__(settings)
-        self._rewrite: tuple[faust.Table, str, object] | None = (table, key, value)
+        self._rewrite: tuple[ChangelogTable, str, object] | None = (table, key, value)
 
     async def send(self, topic: str, records: Any) -> dict[int, int]:
         if self._rewrite is not None:
             table, key, value = self._rewrite
             self._rewrite = None
-            table.data[key] = value
+            table.put(key, value, partition_of(key, self._settings))
         return await super().send(topic, records)
+
+
+def partition_of(key: str, settings: Settings) -> int:
+    return partition_for(key.encode(), list(range(settings.topic_partitions)))
 
 
 async def sweep(
     settings: Settings, entries: dict[str, Any], rewrite: tuple[str, object] | None = None
-) -> tuple[faust.Table, int]:
-    app = faust.App(settings.worker_group, broker=f"kafka://{settings.kafka_bootstrap}", autodiscover=False)
-    table = keyed_table(app, "sessions", settings)
+) -> tuple[ChangelogTable, int]:
+    table = ChangelogTable("sessions", changelog_topic(settings), settings)
     for key, value in entries.items():
-        table.data[key] = value
-    changelog = table.changelog_topic
-    await ensure_topics(settings, [TopicSpec(changelog.get_topic_name(), settings.topic_partitions)])
+        table.put(key, value, partition_of(key, settings))
+    await ensure_topics(settings, [ChangelogTable.topic(table.changelog, settings)])
     bulk = RewriteDuringSend(settings, table, *rewrite) if rewrite else BulkProducer(settings)
     try:
         dropped = await TableExpiry(table, bulk, session_last_seen, TTL, interval_s=60).sweep()
@@ -64,8 +64,8 @@ async def test_entries_idle_past_the_ttl_of_the_newest_activity_are_dropped_and_
     entries = {"old": entry(0), "edge": entry(3), "new": entry(10), "no-state": {"state": None, "offset": 2}}
     table, dropped = await sweep(settings, entries)
     assert dropped == 2
-    assert set(table.data.keys()) == {"edge", "new"}  # 7 days before the newest (day 10) is day 3
-    records = await read_all(settings, table.changelog_topic.get_topic_name(), 2)
+    assert set(table.keys()) == {"edge", "new"}  # 7 days before the newest (day 10) is day 3
+    records = await read_all(settings, table.changelog, 2)
     tombstones = sorted((codecs.loads("json", key), value) for _, key, value in records)
     assert tombstones == [("no-state", None), ("old", None)]
 
@@ -73,19 +73,11 @@ async def test_entries_idle_past_the_ttl_of_the_newest_activity_are_dropped_and_
 @pytest.mark.integration
 async def test_tombstones_delete_the_key_when_a_worker_recovers_the_changelog(settings: Settings) -> None:
     table, _ = await sweep(settings, {"old": entry(0), "new": entry(10)})
-    records = await read_all(settings, table.changelog_topic.get_topic_name(), 1)
-    recovering = keyed_table(
-        faust.App(settings.worker_group + "-2", broker=f"kafka://{settings.kafka_bootstrap}", autodiscover=False),
-        "sessions",
-        settings,
-    )
-    recovering.data["old"] = entry(0)  # what the changelog held before the tombstone
-    events = [
-        SimpleNamespace(key=codecs.loads("json", key), value=None, message=SimpleNamespace(value=value, partition=p))
-        for p, key, value in records
-    ]
-    recovering.data.apply_changelog_batch(events, to_key=lambda k: k, to_value=lambda v: v)
-    assert "old" not in recovering.data
+    await read_all(settings, table.changelog, 1)  # the tombstone is there
+    recovering = ChangelogTable("sessions", table.changelog, settings)
+    recovering.put("old", entry(0), partition_of("old", settings))  # what the changelog held before the tombstone
+    await recovering.recover(range(settings.topic_partitions))
+    assert recovering.get("old") is None
 
 
 @pytest.mark.integration
@@ -93,8 +85,8 @@ async def test_an_entry_written_again_during_the_sweep_stays_and_ends_the_change
     fresh = entry(11)
     table, dropped = await sweep(settings, {"old": entry(0), "new": entry(10)}, rewrite=("old", fresh))
     assert dropped == 0
-    assert table.data["old"] == fresh
-    records = await read_all(settings, table.changelog_topic.get_topic_name(), 2)
+    assert table.get("old") == fresh
+    records = await read_all(settings, table.changelog, 2)
     assert [value for _, key, value in records if codecs.loads("json", key) == "old"][-1] is not None
 
 

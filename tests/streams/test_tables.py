@@ -1,4 +1,5 @@
-"""Table changelog records written in bulk are what Faust's recovery reads back, where it reads."""
+"""Table changelog records written in bulk are what Faust's recovery reads back, where it reads
+(the call matcher's table is a Faust table)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from faust.serializers import codecs
 from leadstream.broker import TopicSpec, ensure_topics
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.tables import keyed_table, write_changelog
+from leadstream.streams.tables import FaustTableState, keyed_table, write_changelog
 from tests.kafka_records import read_all
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ async def test_changelog_records_decode_as_recovery_decodes_them_on_the_source_p
     await ensure_topics(settings, [TopicSpec(changelog.get_topic_name(), settings.topic_partitions)])  # as Faust does
     bulk = BulkProducer(settings)
     try:
-        await write_changelog(table, bulk, entries)
+        await write_changelog(FaustTableState(table), bulk, entries)
     finally:
         await bulk.stop()
     records = await read_all(settings, changelog.get_topic_name(), len(entries))

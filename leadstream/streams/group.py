@@ -1,0 +1,75 @@
+"""Plain aiokafka consumer groups for the worker's bulk paths (the table sinks, the session
+scorer): Faust's stream machinery costs several times the work these paths do per record.
+
+Offsets are committed by the caller, after a batch's writes have landed (at-least-once); the
+writes themselves are idempotent, so a batch delivered again changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from leadstream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def group_consumer(settings: Settings, group: str, **overrides: object) -> AIOKafkaConsumer:
+    """A member of ``group`` that commits by hand and reads new partitions from the start."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "group_id": group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_poll_records": settings.sink_batch_rows,
+        "max_partition_fetch_bytes": 4 << 20,
+        # A batch's writes may retry for as long as the warehouse is down; stay in the group meanwhile.
+        "max_poll_interval_ms": 24 * 3600 * 1000,
+        "session_timeout_ms": int(settings.worker_session_timeout_s * 1000),
+        "heartbeat_interval_ms": int(min(3.0, settings.worker_session_timeout_s / 3) * 1000),
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(**options)  # type: ignore[arg-type]
+
+
+async def poll_batch(consumer: AIOKafkaConsumer, max_records: int, within_s: float) -> list[ConsumerRecord]:
+    """Records until ``max_records`` have gathered or ``within_s`` has passed (maybe none)."""
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + within_s
+    while len(records) < max_records:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        polled = await consumer.getmany(timeout_ms=int(left * 1000), max_records=max_records - len(records))
+        for part in polled.values():
+            records.extend(part)
+    return records
+
+
+def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
+    """The offsets to commit once ``records`` are done: past the last of each partition."""
+    return {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}
+
+
+async def supervise(name: str, body: Callable[[], Awaitable[None]]) -> None:
+    """Run ``body`` for as long as the worker runs; a lost broker or a failed step restarts it
+    after a backoff (1 s, doubling to 30 s; back to 1 s after a minute without failing)."""
+    delay = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            await body()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            if time.monotonic() - started > 60:
+                delay = 1.0
+            log.exception("%s failed; restarting in %.0fs", name, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
