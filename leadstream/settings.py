@@ -105,10 +105,11 @@ class Settings(BaseSettings):
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, description="worker's web port: health and the query endpoint")
     # Only memory:// for now. Faust's RocksDB store files each write under the partition of the
-    # event being processed, and the scorer writes a whole batch's sessions (from every partition
+    # event being processed, and the matcher writes a whole batch's keys (from every partition
     # it holds) at once: keys would land in other partitions' databases and be read back stale.
     worker_store: Literal["memory://"] = Field(
-        default="memory://", description="Faust table store (memory://; state is rebuilt from the changelog on start)"
+        default="memory://",
+        description="the call matcher's Faust table store (memory://; state is rebuilt from the changelog on start)",
     )
     sink_batch_rows: int = Field(default=5000, ge=1)
     session_cache_size: int = Field(

@@ -22,6 +22,8 @@ import redis
 
 from leadstream import broker
 from leadstream.settings import REPO_ROOT, Settings
+from leadstream.storage.migrations import migrate
+from leadstream.storage.warehouse import Warehouse
 
 pytest_plugins = ["tests.edge_fixtures"]
 
@@ -109,3 +111,14 @@ def settings(stack: None, chdb_dir: Path, tmp_path: Path) -> Iterator[Settings]:
     s = isolated_settings(tmp_path / "var", chdb_dir)
     yield s
     delete_topics((s.topic_prefix, s.worker_group))
+
+
+@pytest.fixture
+def warehouse(settings: Settings) -> Iterator[Warehouse]:
+    """A migrated embedded warehouse in a database of its own, dropped afterwards."""
+    w = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database)
+    w.open()
+    w.sync(migrate)
+    yield w
+    w.sync(lambda c: c.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}"))
+    w.close()

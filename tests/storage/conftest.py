@@ -1,26 +1,10 @@
-"""A migrated embedded warehouse in a database of its own, dropped afterwards; event rows for it."""
+"""Event rows for the storage tests (the ``warehouse`` fixture is in tests/conftest.py)."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-
 from leadstream.schemas.tracking import EventRecord
-from leadstream.settings import Settings
-from leadstream.storage.migrations import migrate
-from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.rows import event_row
-
-
-@pytest.fixture
-def warehouse(settings: Settings) -> Iterator[Warehouse]:
-    w = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database)
-    w.open()
-    w.sync(migrate)
-    yield w
-    w.sync(lambda c: c.command(f"DROP DATABASE IF EXISTS {settings.clickhouse_database}"))
-    w.close()
 
 
 def event(**fields: object) -> list[object]:
