@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -40,6 +40,9 @@ class ChangelogTable:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())  # a copy: the table may change while the caller iterates
 
     def get(self, key: str) -> Any | None:
         return self._entries.get(key)

@@ -197,8 +197,9 @@ class SessionScorer:
                 async with self._lock:
                     owned = {tp.partition for tp in consumer.assignment()}
                     records = [r for r in records if r.partition in owned]  # fetched before a rebalance
-                    await self.score(records)
-                    await consumer.commit(next_offsets(records))
+                    if records:
+                        await self.score(records)
+                        await consumer.commit(next_offsets(records))
         finally:
             await consumer.stop()
 
