@@ -124,7 +124,7 @@ def register_call_matcher(
     def sessions_for(key: str) -> list[SessionState]:
         return [SessionState.from_dict(d) for d in table.get(key) or []]
 
-    async def settle(force_all: bool = False) -> None:
+    async def settle() -> None:
         """Answer the pending calls that now match, or whose grace has run out."""
         nonlocal pending
         now = time.monotonic()
@@ -132,7 +132,7 @@ def register_call_matcher(
         waiting: list[Pending] = []
         for p in pending:
             answer, row = resolve(p.call, sessions_for(f"{p.call.site_id}:{p.call.fingerprint}"))
-            if answer.status == "matched" or now >= p.deadline or force_all:
+            if answer.status == "matched" or now >= p.deadline:
                 done.append((p, answer, row))
             else:
                 waiting.append(p)
