@@ -12,13 +12,12 @@ from leadstream.heap import settle_heap
 from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams import matcher, sessions
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.copies import copy_specs
 from leadstream.streams.daily_stats import DailyStatsRefresher
-from leadstream.streams.matcher import register_call_matcher
 from leadstream.streams.os_chain import register_os_chain
-from leadstream.streams.sessions import SessionScorer, changelog_topic
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.table_sink import TableSink
 from leadstream.streams.transport import use_fetch_max_wait
@@ -54,10 +53,9 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     app.on_before_shutdown.connect(lambda *_, **__: bulk.stop())
     for spec in copy_specs(settings):
         app.task(TableSink(spec, settings, warehouse, sink).run)
-    scorer = SessionScorer(settings, sink, bulk)
-    app.task(scorer.run)
-    app.task(scorer.expiry.run)
-    register_call_matcher(app, settings.topics.session_updates, settings.topics.calls, sink, bulk, settings)
+    for keyed in (sessions.SessionScorer(settings, sink, bulk), matcher.CallMatcher(settings, sink, bulk)):
+        app.task(keyed.run)
+        app.task(keyed.expiry.run)
     register_os_chain(app, settings, warehouse)
     refresher = DailyStatsRefresher(settings, warehouse)
     app.task(refresher.run)
@@ -67,7 +65,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
 
 def prepare(settings: Settings) -> Warehouse:
     """Blocking start-up work before the worker runs: topics exist, warehouse open and migrated."""
-    state = [ChangelogTable.topic(changelog_topic(settings), settings)]  # Faust creates its tables' own
+    state = [ChangelogTable.topic(m.changelog_topic(settings), settings) for m in (sessions, matcher)]
     asyncio.run(ensure_topics(settings, [*core_topics(settings), *state]))
     warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database, settings.fault_warehouse_outage_file)
     warehouse.open()

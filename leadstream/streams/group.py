@@ -1,5 +1,6 @@
 """Plain aiokafka consumer groups for the worker's bulk paths (the table sinks, the session
-scorer): Faust's stream machinery costs several times the work these paths do per record.
+scorer, the call matcher): Faust's stream machinery costs several times the work these paths
+do per record.
 
 Offsets are committed by the caller, after a batch's writes have landed (at-least-once); the
 writes themselves are idempotent, so a batch delivered again changes nothing.
@@ -12,7 +13,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
 from leadstream.settings import Settings
@@ -73,3 +75,71 @@ async def supervise(name: str, body: Callable[[], Awaitable[None]]) -> None:
             log.exception("%s failed; restarting in %.0fs", name, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+
+Partitions = set[int]
+
+
+class PartitionOwner(ConsumerRebalanceListener):
+    """Tells a member with keyed state which partitions (by number) the group gives and takes.
+
+    aiokafka hands out records of newly assigned partitions while the assignment callback is
+    still running, so those partitions stay paused until ``gained`` (e.g. the table's recovery)
+    is done. If it fails they stay paused, and ``check()`` raises in the member's loop, which
+    restarts the member.
+
+    A partition its group has never committed starts where ``previous_group`` left it, if that
+    group read it: a worker upgraded from one that consumed these topics in its Faust group
+    goes on from there instead of reading the topics again from the start."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        settings: Settings,
+        gained: Callable[[Partitions], Awaitable[None]],
+        lost: Callable[[Partitions], Awaitable[None]],
+        previous_group: str | None = None,
+    ) -> None:
+        self._consumer = consumer
+        self._bootstrap = settings.kafka_bootstrap
+        self._gained = gained
+        self._lost = lost
+        self._previous_group = previous_group
+        self._failed: BaseException | None = None
+
+    def check(self) -> None:
+        if self._failed is not None:
+            raise RuntimeError("taking over partitions failed") from self._failed
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._lost({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._consumer.pause(*assigned)  # before any await: nothing of them is handed out yet
+        try:
+            if self._previous_group and assigned:
+                await self._resume(assigned, self._previous_group)
+            await self._gained({tp.partition for tp in assigned})
+        except Exception as exc:
+            log.exception("taking over %s failed", sorted(assigned))
+            self._failed = exc
+            return
+        self._consumer.resume(*assigned)
+
+    async def _resume(self, assigned: list[TopicPartition], previous_group: str) -> None:
+        fresh = [tp for tp in assigned if await self._consumer.committed(tp) is None]
+        if not fresh:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(previous_group, partitions=fresh)
+        finally:
+            await admin.close()
+        for tp, committed in sorted(offsets.items()):
+            if committed.offset >= 0:
+                self._consumer.seek(tp, committed.offset)
+                log.info(
+                    "%s[%d]: first read by this group, from offset %d where %s left it",
+                    *(tp.topic, tp.partition, committed.offset, previous_group),
+                )

@@ -1,9 +1,15 @@
 """The call matcher: calls and session updates, both keyed by ``<site>:<fingerprint>``, meet
-in one agent (co-partitioned), which keeps the recent sessions of each key in a table.
+in one consumer (co-partitioned: the group assigns partition N of both topics to the same
+member), which keeps the recent sessions of each key in a table recovered from its changelog.
 
 A call with no candidate yet waits a short grace period (its session's first events may
 still be in the scorer's batch); then it is matched, or answered ``unmatched``. The answer
 goes to the ``calls`` table and, through Redis, to the edge waiting for it.
+
+Like the session scorer it runs on a plain consumer group (``<worker_group>-calls``), not as
+a Faust agent: each session update was a Faust event of its own, and that per-record work cost
+more than matching. A call's offset is committed only once it is answered and its row stored,
+so a call waiting out its grace when the worker dies is read again by the next owner.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import faust
 import orjson
 import redis.asyncio as aioredis
+from aiokafka import TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from leadstream.replies import post_reply
@@ -26,11 +34,12 @@ from leadstream.scoring.matching import MATCH_WINDOW, best_match, remember_sessi
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.expiry import TableExpiry
-from leadstream.streams.raw import raw_topic
+from leadstream.streams.group import PartitionOwner, group_consumer, poll_batch, supervise
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import FaustTableState, keyed_table, write_changelog
+from leadstream.streams.tables import write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +75,14 @@ def latest_seen(entry: list[dict[str, Any]]) -> datetime | None:
     return max((datetime.fromisoformat(s["last_seen"]) for s in entry), default=None)
 
 
+# How long a poll gathers records: the longest a call waits before it is looked at.
+POLL_S = 0.1
+
+
 @dataclass
 class Pending:
-    event: faust.EventT
+    source: tuple[str, int]  # the call's topic and partition
+    offset: int
     call: CallRecord
     deadline: float
 
@@ -109,74 +123,76 @@ def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer,
     return answer, row
 
 
-def register_call_matcher(
-    app: faust.App, updates: str, calls: str, sink: WarehouseSink, bulk: BulkProducer, settings: Settings
-) -> faust.Table:
-    table = keyed_table(app, "fingerprint_sessions", settings)
-    state = FaustTableState(table)
-    app.task(TableExpiry(state, bulk, latest_seen, SESSIONS_KEPT, settings.state_expiry_interval_s).run)
-    channel = raw_topic(app, updates, calls)
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-    pending: list[Pending] = []
-    lock = asyncio.Lock()
-    streams: list[faust.StreamT] = []
+class CallMatcher:
+    """The matcher on a plain consumer group of its own, over the session updates and the calls.
+    Batches, grace-period settling and rebalances take turns (one lock)."""
 
-    def sessions_for(key: str) -> list[SessionState]:
-        return [SessionState.from_dict(d) for d in table.get(key) or []]
+    def __init__(self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer) -> None:
+        self._settings = settings
+        self._sink = sink
+        self._bulk = bulk
+        self._updates = settings.topics.session_updates
+        self.table = ChangelogTable("fingerprint_sessions", changelog_topic(settings), settings)
+        self._redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        self._lock = asyncio.Lock()
+        self._pending: list[Pending] = []
+        self._read: dict[tuple[str, int], int] = {}  # partition -> the next offset to read
+        self._committed: dict[tuple[str, int], int] = {}
+        interval = settings.state_expiry_interval_s
+        self.expiry = TableExpiry(self.table, bulk, latest_seen, SESSIONS_KEPT, interval)
 
-    async def settle() -> None:
-        """Answer the pending calls that now match, or whose grace has run out."""
-        nonlocal pending
-        now = time.monotonic()
-        done: list[tuple[Pending, CallAnswer, list[object]]] = []
-        waiting: list[Pending] = []
-        for p in pending:
-            answer, row = resolve(p.call, sessions_for(f"{p.call.site_id}:{p.call.fingerprint}"))
-            if answer.status == "matched" or now >= p.deadline:
-                done.append((p, answer, row))
-            else:
-                waiting.append(p)
-        pending = waiting
-        if not done:
-            return
-        token = "calls:" + ",".join(sorted(str(p.call.call_id) for p, _, _ in done))
-        await sink.write("calls", CALL_COLUMNS, [row for _, _, row in done], token)
-        for p, answer, _ in done:
+    async def run(self) -> None:
+        await supervise("call matcher", self._consume)
+
+    async def _consume(self) -> None:
+        s = self._settings
+        consumer = group_consumer(
+            s,
+            f"{s.worker_group}-calls",
+            fetch_max_wait_ms=s.worker_fetch_max_wait_ms,
+            # Range assignment gives partition N of both topics to the same member: a key's
+            # calls and session updates meet in one table.
+            partition_assignment_strategy=(RangePartitionAssignor,),
+        )
+        owner = PartitionOwner(consumer, s, self.assigned, self.revoked, previous_group=s.worker_group)
+        consumer.subscribe([self._updates, s.topics.calls], listener=owner)
+        self._release(None)  # a new member owns nothing until the group says so
+        await consumer.start()
+        try:
+            while True:
+                records = await poll_batch(consumer, s.sink_batch_rows, POLL_S)
+                owner.check()
+                async with self._lock:
+                    owned = set(consumer.assignment())
+                    await self.handle([r for r in records if (r.topic, r.partition) in owned])
+                    await self.settle()
+                    offsets = self._to_commit()
+                    if offsets:
+                        await consumer.commit(offsets)
+                        self._committed.update(offsets)
+        finally:
+            await consumer.stop()
+
+    async def handle(self, records: list[ConsumerRecord]) -> None:
+        """Put session updates into the table (changelog acknowledged on return) and queue the calls."""
+        changed: set[str] = set()
+        grace = self._settings.match_grace_s
+        for msg in records:
+            source = (msg.topic, msg.partition)
+            self._read[source] = msg.offset + 1
+            if msg.topic == self._updates:
+                changed.update(self._remember(msg.key, msg.value, msg.partition))
+                continue
             try:
-                await post_reply(
-                    redis, settings.topic_prefix, "call", str(p.call.call_id), answer.model_dump(mode="json")
-                )
-            except Exception as exc:  # the edge answers 'queued'; the row is stored all the same
-                log.warning("could not post call reply: %r", exc)
-            await streams[0].ack(p.event)
+                call = CallRecord.model_validate_json(msg.value)
+            except ValidationError:
+                log.error("skipping malformed call at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
+                continue
+            self._pending.append(Pending(source, msg.offset, call, time.monotonic() + grace))
+        await write_changelog(self.table, self._bulk, changed)  # before the updates' offsets commit
 
-    @app.agent(channel, concurrency=1, name="match_calls")
-    async def match_calls(stream: faust.StreamT) -> None:
-        streams[:] = [stream]
-        async for batch in stream.noack_take(settings.sink_batch_rows, within=0.1):
-            async with lock:
-                remembered, changed = [], set()
-                for event in batch:
-                    msg = event.message
-                    if msg.topic == updates:
-                        changed.update(remember(msg.key, msg.value))
-                        remembered.append(event)
-                        continue
-                    try:
-                        call = CallRecord.model_validate_json(msg.value)
-                    except ValidationError:
-                        log.error("skipping malformed call at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-                        await stream.ack(event)
-                        continue
-                    pending.append(Pending(event, call, time.monotonic() + settings.match_grace_s))
-                if remembered:
-                    await write_changelog(state, bulk, changed)  # the updates commit once the table has them
-                    for event in remembered:
-                        await stream.ack(event)
-                await settle()
-
-    def remember(key: bytes | None, value: bytes) -> list[str]:
-        """Put the session update into the store; return the key changed (its changelog goes later)."""
+    def _remember(self, key: bytes | None, value: bytes, partition: int) -> list[str]:
+        """Put a session update into the table; return the key changed (its changelog goes later)."""
         if not key:
             return []
         try:
@@ -185,13 +201,67 @@ def register_call_matcher(
             log.error("skipping malformed session update for %r", key)
             return []
         name = key.decode()
-        table.data[name] = [s.to_dict() for s in remember_session(sessions_for(name), state)]
+        self.table.put(name, [s.to_dict() for s in remember_session(self._sessions(name), state)], partition)
         return [name]
 
-    @app.timer(interval=0.2)
-    async def settle_waiting_calls() -> None:
-        if pending:
-            async with lock:
-                await settle()
+    def _sessions(self, key: str) -> list[SessionState]:
+        return [SessionState.from_dict(d) for d in self.table.get(key) or []]
 
-    return table
+    async def settle(self) -> None:
+        """Answer the pending calls that now match, or whose grace has run out: row first, then reply."""
+        if not self._pending:
+            return
+        now = time.monotonic()
+        done: list[tuple[Pending, CallAnswer, list[object]]] = []
+        waiting: list[Pending] = []
+        for p in self._pending:
+            answer, row = resolve(p.call, self._sessions(f"{p.call.site_id}:{p.call.fingerprint}"))
+            if answer.status == "matched" or now >= p.deadline:
+                done.append((p, answer, row))
+            else:
+                waiting.append(p)
+        if not done:
+            return
+        token = "calls:" + ",".join(sorted(str(p.call.call_id) for p, _, _ in done))
+        await self._sink.write("calls", CALL_COLUMNS, [row for _, _, row in done], token)
+        self._pending = waiting
+        prefix = self._settings.topic_prefix
+        for p, answer, _ in done:
+            try:
+                await post_reply(self._redis, prefix, "call", str(p.call.call_id), answer.model_dump(mode="json"))
+            except Exception as exc:  # the edge answers 'queued'; the row is stored all the same
+                log.warning("could not post call reply: %r", exc)
+
+    def _to_commit(self) -> dict[TopicPartition, int]:
+        """Offsets past everything done: on a calls partition, up to its first call still waiting."""
+        first_waiting: dict[tuple[str, int], int] = {}
+        for p in self._pending:
+            first_waiting[p.source] = min(p.offset, first_waiting.get(p.source, p.offset))
+        offsets = {}
+        for source, offset in self._read.items():
+            offset = min(offset, first_waiting.get(source, offset))
+            if self._committed.get(source) != offset:
+                offsets[TopicPartition(*source)] = offset
+        return offsets
+
+    def _release(self, partitions: set[int] | None) -> None:
+        """Forget the state, waiting calls and offsets of ``partitions`` (None: all). The calls are
+        not committed, so their next owner reads and answers them."""
+        self.table.forget(partitions)
+        self._pending = [p for p in self._pending if partitions is not None and p.source[1] not in partitions]
+        for offsets in (self._read, self._committed):
+            for source in [s for s in offsets if partitions is None or s[1] in partitions]:
+                del offsets[source]
+
+    async def assigned(self, partitions: set[int]) -> None:
+        async with self._lock:
+            await self.table.recover(partitions)
+
+    async def revoked(self, partitions: set[int]) -> None:
+        async with self._lock:  # after the batch in hand is answered and committed
+            self._release(partitions)
+
+
+def changelog_topic(settings: Settings) -> str:
+    # The name Faust gave the table when the matcher ran on it, so that state carries over.
+    return f"{settings.worker_group}-fingerprint_sessions-changelog"

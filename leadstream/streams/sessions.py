@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from cachetools import LRUCache
 from pydantic import ValidationError
@@ -33,7 +32,7 @@ from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.expiry import TableExpiry
-from leadstream.streams.group import group_consumer, next_offsets, poll_batch, supervise
+from leadstream.streams.group import PartitionOwner, group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.tables import write_changelog
@@ -186,12 +185,14 @@ class SessionScorer:
         s = self._settings
         # A short long-poll: a call waits on its session's update (the match grace period).
         consumer = group_consumer(s, f"{s.worker_group}-sessions", fetch_max_wait_ms=s.worker_fetch_max_wait_ms)
-        consumer.subscribe([s.topics.events], listener=_Ownership(self))
+        owner = PartitionOwner(consumer, s, self.assigned, self.revoked, previous_group=s.worker_group)
+        consumer.subscribe([s.topics.events], listener=owner)
         self.table.forget()  # a new member owns nothing until the group says so
         await consumer.start()
         try:
             while True:
                 records = await poll_batch(consumer, s.sink_batch_rows, s.sink_flush_s)
+                owner.check()
                 if not records:
                     continue
                 async with self._lock:
@@ -241,11 +242,11 @@ class SessionScorer:
             decoded.written(sid, entry, working)
         await write_changelog(table, self._bulk, work)  # one record per session per batch
 
-    async def assigned(self, partitions: list[int]) -> None:
+    async def assigned(self, partitions: set[int]) -> None:
         async with self._lock:
             await self.table.recover(partitions)
 
-    async def revoked(self, partitions: list[int]) -> None:
+    async def revoked(self, partitions: set[int]) -> None:
         async with self._lock:  # after the batch in hand is written and committed
             self.table.forget(partitions)
 
@@ -253,14 +254,3 @@ class SessionScorer:
 def changelog_topic(settings: Settings) -> str:
     # The name Faust gave the table when the scorer ran on it, so that state carries over.
     return f"{settings.worker_group}-sessions-changelog"
-
-
-class _Ownership(ConsumerRebalanceListener):
-    def __init__(self, scorer: SessionScorer) -> None:
-        self._scorer = scorer
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._scorer.revoked([tp.partition for tp in revoked])
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._scorer.assigned([tp.partition for tp in assigned])

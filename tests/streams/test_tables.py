@@ -1,42 +1,38 @@
-"""Table changelog records written in bulk are what Faust's recovery reads back, where it reads
-(the call matcher's table is a Faust table)."""
+"""Changelogs written by the Faust tables of earlier worker versions are read back by
+``ChangelogTable`` as they are, on the partition of the key's source records."""
 
 from __future__ import annotations
 
-import faust
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from faust.serializers import codecs
 
-from leadstream.broker import TopicSpec, ensure_topics
+from leadstream.broker import ensure_topics
 from leadstream.settings import Settings
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.tables import FaustTableState, keyed_table, write_changelog
-from tests.kafka_records import read_all
+from leadstream.streams.changelog_table import ChangelogTable
 
 pytestmark = pytest.mark.integration
 
 
-async def test_changelog_records_decode_as_recovery_decodes_them_on_the_source_partition(
-    settings: Settings,
-) -> None:
-    app = faust.App(settings.worker_group, broker=f"kafka://{settings.kafka_bootstrap}", autodiscover=False)
-    table = keyed_table(app, "sessions", settings)
-    entries = {f"session-{i}": {"offset": i, "marks": {}} for i in range(20)}
-    for key, entry in entries.items():
-        table.data[key] = entry
-    changelog = table.changelog_topic
-    await ensure_topics(settings, [TopicSpec(changelog.get_topic_name(), settings.topic_partitions)])  # as Faust does
-    bulk = BulkProducer(settings)
-    try:
-        await write_changelog(FaustTableState(table), bulk, entries)
-    finally:
-        await bulk.stop()
-    records = await read_all(settings, changelog.get_topic_name(), len(entries))
+async def test_a_faust_table_changelog_recovers_into_a_changelog_table(settings: Settings) -> None:
+    table = ChangelogTable("fingerprint_sessions", f"{settings.worker_group}-fingerprint_sessions-changelog", settings)
+    await ensure_topics(settings, [ChangelogTable.topic(table.changelog, settings)])
+    entries = {f"site:fp-{i}": [{"session_id": str(i), "last_seen": "2026-11-24T10:00:00Z"}] for i in range(20)}
     partitions = list(range(settings.topic_partitions))
-    recovered = {}
-    for partition, key, value in records:
-        name = codecs.loads(changelog.key_serializer, key)  # as the recovery's changelog reader does
-        recovered[name] = codecs.loads(changelog.value_serializer, value)
-        assert partition == DefaultPartitioner()(name.encode(), partitions, partitions)  # the raw key's
-    assert recovered == entries
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, entry in entries.items():  # as Faust wrote them: codec-encoded key and value
+            partition = DefaultPartitioner()(key.encode(), partitions, partitions)
+            await producer.send_and_wait(
+                table.changelog, codecs.dumps("json", entry), key=codecs.dumps("json", key), partition=partition
+            )
+    finally:
+        await producer.stop()
+
+    assert await table.recover(partitions) == len(entries)
+    assert {k: table.get(k) for k in table} == entries
+    one = next(iter(entries))
+    table.forget([DefaultPartitioner()(one.encode(), partitions, partitions)])
+    assert table.get(one) is None  # it was filed under its source partition
