@@ -8,7 +8,7 @@ import logging
 import faust
 
 from leadstream.broker import core_topics, ensure_topics
-from leadstream.heap import settle_heap
+from leadstream.heap import WORKER_GC_THRESHOLDS, settle_heap
 from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
@@ -97,7 +97,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
         # every library debug call (aiokafka logs several per produce) still builds a record.
         logging.getLogger().setLevel(level)
 
-    settle_heap()
+    settle_heap(WORKER_GC_THRESHOLDS)
     try:
         Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
     finally:
