@@ -104,12 +104,10 @@ class Settings(BaseSettings):
     worker_group: str = "leadstream-worker"
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, description="worker's web port: health and the query endpoint")
-    # Only memory:// for now. Faust's RocksDB store files each write under the partition of the
-    # event being processed, and the matcher writes a whole batch's keys (from every partition
-    # it holds) at once: keys would land in other partitions' databases and be read back stale.
-    worker_store: Literal["memory://"] = Field(
+    worker_store: Literal["memory://", "rocksdb://"] = Field(
         default="memory://",
-        description="the call matcher's Faust table store (memory://; state is rebuilt from the changelog on start)",
+        description="the scorer's and matcher's tables: memory:// rebuilds them from their changelogs on start; "
+        "rocksdb:// also keeps a local copy, so a restart reads only the changelogs' newer records",
     )
     sink_batch_rows: int = Field(default=5000, ge=1)
     session_cache_size: int = Field(

@@ -32,7 +32,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     app = faust.App(
         settings.worker_group,
         broker=f"{use_fetch_max_wait(settings.worker_fetch_max_wait_ms)}://{settings.kafka_bootstrap}",
-        store=settings.worker_store,
+        store="memory://",  # Faust's own tables: none (the scorer's and matcher's are ChangelogTables)
         datadir=str(datadir),
         autodiscover=False,
         topic_partitions=settings.topic_partitions,

@@ -132,7 +132,7 @@ class CallMatcher:
         self._sink = sink
         self._bulk = bulk
         self._updates = settings.topics.session_updates
-        self.table = ChangelogTable("fingerprint_sessions", changelog_topic(settings), settings)
+        self.table = ChangelogTable.for_worker("fingerprint_sessions", changelog_topic(settings), settings)
         self._redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
         self._lock = asyncio.Lock()
         self._pending: list[Pending] = []
@@ -170,6 +170,7 @@ class CallMatcher:
                     if offsets:
                         await consumer.commit(offsets)
                         self._committed.update(offsets)
+                    self.table.checkpoint()
         finally:
             await consumer.stop()
 

@@ -172,7 +172,7 @@ class SessionScorer:
         self._settings = settings
         self._sink = sink
         self._bulk = bulk
-        self.table = ChangelogTable("sessions", changelog_topic(settings), settings)
+        self.table = ChangelogTable.for_worker("sessions", changelog_topic(settings), settings)
         self._decoded = DecodedSessions(settings.session_cache_size)
         self._lock = asyncio.Lock()
         ttl = timedelta(days=settings.session_ttl_days)
@@ -201,6 +201,7 @@ class SessionScorer:
                     if records:
                         await self.score(records)
                         await consumer.commit(next_offsets(records))
+                        self.table.checkpoint()
         finally:
             await consumer.stop()
 

@@ -17,9 +17,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.faults]
 SITE = "kill-site"
 
 
-def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])  # rocksdb: the restart starts from its local copy
+def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path, store: str) -> None:
     settings = settings.model_copy(
         update={
+            "worker_store": store,
             "clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}",
             "sink_flush_s": 0.3,
             "sink_batch_rows": 500,

@@ -1,13 +1,18 @@
-"""The scorer's table: written through the changelog, read back by the member that owns the partition."""
+"""The scorer's and matcher's table: written through the changelog, read back by the member that
+owns the partition, from the start or after its local copy."""
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
 
 import pytest
 
 from leadstream.broker import ensure_topics, partition_for
 from leadstream.settings import Settings
+from leadstream.storage.local_state import LocalState, Mark
 from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import ChangelogTable
+from leadstream.streams.changelog_table import TOMBSTONE_RETENTION, ChangelogTable
 from leadstream.streams.tables import send_changelog, write_changelog
 
 
@@ -56,3 +61,74 @@ async def test_a_new_owner_recovers_the_last_entry_of_each_key_of_its_partitions
     await recovering.recover(range(1, settings.topic_partitions))  # the rest, added to what it holds
     assert set(recovering.keys()) == set(keys[1:])
     assert recovering.forget(owned) == len(expected)
+
+
+async def write(table: ChangelogTable, bulk: BulkProducer, entries: dict[str, object], settings: Settings) -> None:
+    for key, entry in entries.items():
+        if entry is None:
+            table.delete(key)
+        else:
+            table.put(key, entry, where(key, settings))
+    await send_changelog(table, bulk, entries.items())
+
+
+@pytest.mark.integration
+async def test_with_a_local_copy_a_restart_reads_only_the_newer_changelog_records(
+    settings: Settings, tmp_path: Path
+) -> None:
+    changelog = f"{settings.worker_group}-local-changelog"
+    await ensure_topics(settings, [ChangelogTable.topic(changelog, settings)])
+    partitions = range(settings.topic_partitions)
+    keys = [f"session-{i}" for i in range(40)]
+    bulk = BulkProducer(settings)
+    try:
+        table = ChangelogTable("sessions", changelog, settings, LocalState(tmp_path / "s.rocksdb"))
+        await table.recover(partitions)
+        await write(table, bulk, {k: {"v": 1} for k in keys}, settings)
+        table.checkpoint()
+        # written to the changelog but not saved locally when the worker dies: the tail
+        await write(table, bulk, {keys[0]: {"v": 2}, keys[1]: None}, settings)
+        table.close()
+
+        restarted = ChangelogTable("sessions", changelog, settings, LocalState(tmp_path / "s.rocksdb"))
+        assert await restarted.recover(partitions) == 39
+        assert restarted.records_recovered == 2
+        assert restarted.get(keys[0]) == {"v": 2} and restarted.get(keys[1]) is None
+        assert all(restarted.get(k) == {"v": 1} for k in keys[2:])
+        restarted.close()
+
+        again = ChangelogTable("sessions", changelog, settings, LocalState(tmp_path / "s.rocksdb"))
+        assert await again.recover(partitions) == 39
+        assert again.records_recovered == 0  # the recovery saved what it read
+        again.close()
+    finally:
+        await bulk.stop()
+
+
+@pytest.mark.integration
+async def test_a_local_copy_older_than_the_tombstone_retention_is_not_trusted(
+    settings: Settings, tmp_path: Path
+) -> None:
+    changelog = f"{settings.worker_group}-stale-changelog"
+    await ensure_topics(settings, [ChangelogTable.topic(changelog, settings)])
+    partition = where("ghost", settings)
+    kept = [k for k in (f"kept-{i}" for i in range(100)) if where(k, settings) == partition][:2]
+    bulk = BulkProducer(settings)
+    try:
+        table = ChangelogTable("sessions", changelog, settings)
+        await table.recover([partition])
+        await write(table, bulk, {"ghost": {"v": 0}, kept[0]: {"v": 1}}, settings)
+        await write(table, bulk, {"ghost": None, kept[1]: {"v": 1}}, settings)  # its tombstone...
+    finally:
+        await bulk.stop()
+    local = LocalState(tmp_path / "s.rocksdb")
+    long_ago = time.time() - TOMBSTONE_RETENTION.total_seconds()
+    # ...which a copy saved long ago, at offset 0, never saw: compaction may since have removed it
+    local.save([(partition, "ghost", {"v": 0})], {partition: Mark(0, long_ago)})
+    local.close()
+
+    restarted = ChangelogTable("sessions", changelog, settings, LocalState(tmp_path / "s.rocksdb"))
+    await restarted.recover(range(settings.topic_partitions))
+    assert restarted.get("ghost") is None
+    assert restarted.records_recovered == 4  # all of it, from the start
+    restarted.close()

@@ -91,3 +91,38 @@ async def test_a_joining_scorer_recovers_its_partitions_and_every_event_counts_o
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await bulk.stop()
+
+
+async def test_with_a_local_copy_a_restarted_scorer_goes_on_without_reading_the_changelog(
+    settings: Settings, warehouse: Warehouse
+) -> None:
+    settings = settings.model_copy(update={"worker_store": "rocksdb://"})
+    await ensure_topics(settings, [*core_topics(settings), ChangelogTable.topic(changelog_topic(settings), settings)])
+    sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
+    sessions = [str(uuid.uuid4()) for _ in range(40)]
+
+    def counted() -> tuple[int, int]:
+        sql = f"SELECT count(), sum(events) FROM sessions FINAL WHERE site_id = '{SITE}'"
+        [(n, events)] = warehouse.sync(lambda c: c.query(sql).result_rows)
+        return int(n), int(events or 0)
+
+    try:
+        first = SessionScorer(settings, sink, bulk)
+        task = asyncio.create_task(first.run())
+        await produce(settings, sessions, range(0, 3))
+        await eventually(lambda: counted() == (40, 120) and len(first.table) == 40)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        first.table.close()
+
+        second = SessionScorer(settings, sink, bulk)
+        task = asyncio.create_task(second.run())
+        await produce(settings, sessions, range(3, 5))
+        await eventually(lambda: counted() == (40, 200) and len(second.table) == 40)
+        assert second.table.records_recovered == 0  # its local copy was current
+        assert {second.table.get(k)["state"]["counts"]["interaction"] for k in second.table} == {5}
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        second.table.close()
+    finally:
+        await bulk.stop()
