@@ -227,21 +227,24 @@ class SessionScorer:
                 partition_of[sid] = msg.partition
             working.apply(record, msg.offset)
         touched = {sid: w.state for sid, w in work.items() if w.changed and w.state is not None}
-        entries = {sid: w.dump() for sid, w in work.items()}  # into the table once the batch is written
-        if touched:
-            rows = [session_row(state, work[sid].offset) for sid, state in touched.items()]
-            await self._sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(self._settings.topics.events, spans))
-            updates = []
-            for sid, state in touched.items():
-                if state.fingerprint:
-                    key = f"{state.site_id}:{state.fingerprint}".encode()
-                    updates.append((key, key, orjson.dumps(entries[sid]["state"])))  # dumped once
-            await self._bulk.send(self._settings.topics.session_updates, updates)  # before these offsets commit
         for sid, working in work.items():
-            entry = entries[sid]
+            entry = working.dump()
             table.put(sid, entry, partition_of[sid])
             decoded.written(sid, entry, working)
-        await write_changelog(table, self._bulk, work)  # one record per session per batch
+        rows = [session_row(state, work[sid].offset) for sid, state in touched.items()]
+        updates = []
+        for sid, state in touched.items():
+            if state.fingerprint:
+                key = f"{state.site_id}:{state.fingerprint}".encode()
+                updates.append((key, key, orjson.dumps(table.get(sid)["state"])))
+        # The three writes may land in any order, or some not at all before a crash: an event
+        # delivered again after its session's changelog record was written is not applied again,
+        # but its session's row and update are written again (``Working.apply``).
+        await asyncio.gather(
+            self._sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(self._settings.topics.events, spans)),
+            self._bulk.send(self._settings.topics.session_updates, updates),
+            write_changelog(table, self._bulk, work),  # one record per session per batch
+        )
 
     async def assigned(self, partitions: set[int]) -> None:
         async with self._lock:
