@@ -43,7 +43,7 @@ class ChangelogTable:
         self._entries: dict[str, Any] = {}
         self._partition: dict[str, int] = {}  # key -> the partition it belongs to, to forget by partition
         self._local = local
-        self._unsaved: dict[str, int] = {}  # key -> partition, changed since the last checkpoint
+        self._unsaved: dict[str, tuple[int, Any]] = {}  # key -> (partition, entry) in the changelog, not saved yet
         self._owned: set[int] = set()  # the partitions recovered and not forgotten since
         self._acked: dict[int, int] = {}  # owned partition -> the last changelog offset written or read
         self.records_recovered = 0  # changelog records the last recovery read
@@ -75,29 +75,32 @@ class ChangelogTable:
     def put(self, key: str, entry: Any, partition: int) -> None:
         self._entries[key] = entry
         self._partition[key] = partition
-        if self._local is not None:
-            self._unsaved[key] = partition
 
     def keys(self) -> list[str]:
         return list(self._entries)
 
     def delete(self, key: str) -> None:
         self._entries.pop(key, None)
-        partition = self._partition.pop(key, None)
-        if self._local is not None and partition is not None:
-            self._unsaved[key] = partition
+        self._partition.pop(key, None)
 
-    def persisted(self, partition: int, offset: int) -> None:
-        """The changelog has this table's changes of ``partition`` up to ``offset``."""
-        if partition in self._owned:
-            self._acked[partition] = max(offset, self._acked.get(partition, -1))
+    def changelogged(self, entries: list[tuple[str, Any | None]], offsets: dict[int, int]) -> None:
+        """The changelog has acknowledged these (key, entry or None) records, its last ones per
+        partition at ``offsets``: what the next checkpoint saves."""
+        for partition, offset in offsets.items():
+            if partition in self._owned:
+                self._acked[partition] = max(offset, self._acked.get(partition, -1))
+        if self._local is not None:
+            for key, entry in entries:
+                partition = self._partition.get(key)
+                if partition in self._owned:
+                    self._unsaved[key] = (partition, entry)
 
     def checkpoint(self) -> None:
-        """Save the changes since the last checkpoint to the local copy, if there is one. Call it
-        when every change in memory is in the changelog (after a batch's changelog is acked)."""
+        """Save what the changelog has acknowledged since the last checkpoint to the local copy,
+        if there is one: entries as they were written, never changes still on their way."""
         if self._local is None or not self._unsaved:
             return
-        changes = [(p, key, self._entries.get(key)) for key, p in self._unsaved.items()]
+        changes = [(p, key, entry) for key, (p, entry) in self._unsaved.items()]
         now = time.time()
         self._local.save(changes, {p: Mark(offset, now) for p, offset in self._acked.items()})
         self._unsaved.clear()
@@ -113,7 +116,7 @@ class ChangelogTable:
         keys = [k for k, p in self._partition.items() if gone is None or p in gone]
         for key in keys:
             del self._entries[key], self._partition[key]
-        for key in [k for k, p in self._unsaved.items() if gone is None or p in gone]:
+        for key in [k for k, (p, _) in self._unsaved.items() if gone is None or p in gone]:
             del self._unsaved[key]
         for partition in [p for p in self._acked if gone is None or p in gone]:
             del self._acked[partition]
@@ -150,10 +153,13 @@ class ChangelogTable:
                     records += len(batch)
                     for record in batch:
                         key = orjson.loads(record.key)
-                        if record.value is None:
+                        entry = None if record.value is None else orjson.loads(record.value)
+                        if entry is None:
                             self.delete(key)
                         else:
-                            self.put(key, orjson.loads(record.value), tp.partition)
+                            self.put(key, entry, tp.partition)
+                        if self._local is not None:
+                            self._unsaved[key] = (tp.partition, entry)
                 left = {tp for tp in left if await reader.position(tp) < ends[tp]}
                 if time.monotonic() - reported > 5:
                     reported = time.monotonic()

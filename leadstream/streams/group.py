@@ -86,7 +86,7 @@ class PartitionOwner(ConsumerRebalanceListener):
     aiokafka hands out records of newly assigned partitions while the assignment callback is
     still running, so those partitions stay paused until ``gained`` (e.g. the table's recovery)
     is done. If it fails they stay paused, and ``check()`` raises in the member's loop, which
-    restarts the member.
+    restarts the member; so does a failure of ``lost``.
 
     A partition its group has never committed starts where ``previous_group`` left it, if that
     group read it: a worker upgraded from one that consumed these topics in its Faust group
@@ -109,10 +109,14 @@ class PartitionOwner(ConsumerRebalanceListener):
 
     def check(self) -> None:
         if self._failed is not None:
-            raise RuntimeError("taking over partitions failed") from self._failed
+            raise RuntimeError("a rebalance step failed") from self._failed
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self._lost({tp.partition for tp in revoked})
+        try:
+            await self._lost({tp.partition for tp in revoked})
+        except Exception as exc:  # state the member cannot trust any more: start over
+            log.exception("giving up %s failed", sorted(revoked))
+            self._failed = exc
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self._consumer.pause(*assigned)  # before any await: nothing of them is handed out yet

@@ -22,8 +22,8 @@ class KeyedState(Protocol):
     def get(self, key: str) -> Any | None: ...
     def keys(self) -> list[str]: ...
     def delete(self, key: str) -> None: ...
-    def persisted(self, partition: int, offset: int) -> None:
-        """The changelog holds the store's state up to ``offset`` of ``partition``."""
+    def changelogged(self, entries: list[tuple[str, Any | None]], offsets: dict[int, int]) -> None:
+        """The changelog has acknowledged these records, its last ones per partition at ``offsets``."""
 
 
 async def write_changelog(state: KeyedState, bulk: BulkProducer, keys: Iterable[str]) -> None:
@@ -39,10 +39,10 @@ async def send_changelog(state: KeyedState, bulk: BulkProducer, entries: Iterabl
     """Send (key, entry) changelog records, an entry of None being a tombstone (the key deleted)."""
     # JSON-encoded keys (as the Faust tables of earlier versions wrote them), on the partition of
     # the raw key: the one the source topic's records for that key arrive on.
+    entries = list(entries)
     records = [
         (key.encode(), orjson.dumps(key), None if entry is None else orjson.dumps(entry)) for key, entry in entries
     ]
     if not records:
         return
-    for partition, offset in (await bulk.send(state.changelog, records)).items():
-        state.persisted(partition, offset)
+    state.changelogged(entries, await bulk.send(state.changelog, records))
