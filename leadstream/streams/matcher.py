@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from leadstream.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
-from leadstream.scoring.matching import MATCH_WINDOW, best_match, remember_session
+from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
@@ -77,6 +77,17 @@ def latest_seen(entry: list[dict[str, Any]]) -> datetime | None:
 
 # How long a poll gathers records: the longest a call waits before it is looked at.
 POLL_S = 0.1
+
+
+class _Stored:
+    """A stored session as ``remember_session`` sees it: its id and last activity."""
+
+    __slots__ = ("entry", "last_seen", "session_id")
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry
+        self.session_id = entry["session_id"]
+        self.last_seen = datetime.fromisoformat(entry["last_seen"])
 
 
 @dataclass
@@ -193,20 +204,32 @@ class CallMatcher:
         await write_changelog(self.table, self._bulk, changed)  # before the updates' offsets commit
 
     def _remember(self, key: bytes | None, value: bytes, partition: int) -> list[str]:
-        """Put a session update into the table; return the key changed (its changelog goes later)."""
+        """Put a session update into the table; return the key changed (its changelog goes later).
+
+        Entries stay the updates' JSON dicts: merging needs only each session's id and last
+        activity, and decoding every session of the key into a model at every update cost more
+        than the rest of the matcher. They are decoded when a call looks at them."""
         if not key:
             return []
         try:
-            state = SessionState.from_dict(orjson.loads(value))
+            update = orjson.loads(value)
+            SessionSummary.model_validate(update)  # what matching reads is there and well-typed
         except (ValueError, ValidationError):
             log.error("skipping malformed session update for %r", key)
             return []
         name = key.decode()
-        self.table.put(name, [s.to_dict() for s in remember_session(self._sessions(name), state)], partition)
+        recent = [_Stored(entry) for entry in self.table.get(name) or []]
+        self.table.put(name, [s.entry for s in remember_session(recent, _Stored(update))], partition)
         return [name]
 
     def _sessions(self, key: str) -> list[SessionState]:
-        return [SessionState.from_dict(d) for d in self.table.get(key) or []]
+        sessions = []
+        for entry in self.table.get(key) or []:
+            try:
+                sessions.append(SessionState.from_dict(entry))
+            except ValidationError:
+                log.error("skipping a malformed session of %r", key)
+        return sessions
 
     async def settle(self) -> None:
         """Answer the pending calls that now match, or whose grace has run out: row first, then reply."""
