@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 MAX_SCORE = 100
@@ -17,6 +18,7 @@ def is_valid_click_id(value: object) -> bool:
     return isinstance(value, str) and len(value) >= 10 and "{" not in value and "}" not in value
 
 
+@lru_cache(maxsize=4096)  # referrers repeat (browsers send the origin only), and parsing one is ~3 µs
 def _is_google_referrer(referrer: str | None) -> bool:
     if not referrer:
         return False
