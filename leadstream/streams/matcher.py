@@ -23,11 +23,12 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
+from leadstream.broker import new_producer
 from leadstream.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
 from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
@@ -35,6 +36,7 @@ from leadstream.scoring.session_score import SessionState, call_status, confiden
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
+from leadstream.streams.dead_letters import dead_letter
 from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.group import PartitionOwner, group_consumer, poll_batch, supervise
 from leadstream.streams.rows import ip_prefix
@@ -168,6 +170,8 @@ class CallMatcher:
         owner = PartitionOwner(consumer, s, self.assigned, self.revoked, previous_group=s.worker_group)
         consumer.subscribe([self._updates, s.topics.calls], listener=owner)
         self._release(None)  # a new member owns nothing until the group says so
+        dlq = new_producer(s)
+        await dlq.start()
         await consumer.start()
         try:
             while True:
@@ -175,7 +179,7 @@ class CallMatcher:
                 owner.check()
                 async with self._lock:
                     owned = set(consumer.assignment())
-                    await self.handle([r for r in records if (r.topic, r.partition) in owned])
+                    await self.handle([r for r in records if (r.topic, r.partition) in owned], dlq)
                     await self.settle()
                     offsets = self._to_commit()
                     if offsets:
@@ -184,43 +188,45 @@ class CallMatcher:
                     self.table.checkpoint()
         finally:
             await consumer.stop()
+            await dlq.stop()
 
-    async def handle(self, records: list[ConsumerRecord]) -> None:
-        """Put session updates into the table (changelog acknowledged on return) and queue the calls."""
+    async def handle(self, records: list[ConsumerRecord], dlq: AIOKafkaProducer) -> None:
+        """Put session updates into the table (changelog acknowledged on return), queue the calls and
+        dead-letter the records that are neither."""
         changed: set[str] = set()
+        dead: list[tuple[ConsumerRecord, str]] = []
         grace = self._settings.match_grace_s
         for msg in records:
             source = (msg.topic, msg.partition)
             self._read[source] = msg.offset + 1
-            if msg.topic == self._updates:
-                changed.update(self._remember(msg.key, msg.value, msg.partition))
-                continue
             try:
-                call = CallRecord.model_validate_json(msg.value)
-            except ValidationError:
-                log.error("skipping malformed call at %s[%d]@%d", msg.topic, msg.partition, msg.offset)
-                continue
-            self._pending.append(Pending(source, msg.offset, call, time.monotonic() + grace))
-        await write_changelog(self.table, self._bulk, changed)  # before the updates' offsets commit
+                if msg.topic == self._updates:
+                    changed.add(self._remember(msg.key, msg.value, msg.partition))
+                else:
+                    call = CallRecord.model_validate_json(msg.value or b"")
+                    self._pending.append(Pending(source, msg.offset, call, time.monotonic() + grace))
+            except (ValueError, ValidationError) as exc:  # pydantic's ValidationError is a ValueError
+                dead.append((msg, _reason(exc)))
+        if dead:
+            await dead_letter(dlq, self._settings.topics.dead_letters, "call-matcher", dead)
+        await write_changelog(self.table, self._bulk, changed)  # both before these offsets commit
 
-    def _remember(self, key: bytes | None, value: bytes, partition: int) -> list[str]:
+    def _remember(self, key: bytes | None, value: bytes | None, partition: int) -> str:
         """Put a session update into the table; return the key changed (its changelog goes later).
+        Raises ValueError for an update that cannot be used.
 
         Entries stay the updates' JSON dicts: merging needs only each session's id and last
         activity, and decoding every session of the key into a model at every update cost more
         than the rest of the matcher. They are decoded when a call looks at them."""
         if not key:
-            return []
-        try:
-            update = orjson.loads(value)
-            SessionSummary.model_validate(update)  # what matching reads is there and well-typed
-        except (ValueError, ValidationError):
-            log.error("skipping malformed session update for %r", key)
-            return []
+            raise ValueError("session update without a key")
+        update = orjson.loads(value or b"")
+        summary = SessionSummary.model_validate(update)  # what matching reads is there and well-typed
+        update["last_seen"] = summary.last_seen.isoformat()  # as _Stored reads it back
         name = key.decode()
         recent = [_Stored(entry) for entry in self.table.get(name) or []]
         self.table.put(name, [s.entry for s in remember_session(recent, _Stored(update))], partition)
-        return [name]
+        return name
 
     def _sessions(self, key: str) -> list[SessionState]:
         sessions = []
@@ -284,6 +290,13 @@ class CallMatcher:
     async def revoked(self, partitions: set[int]) -> None:
         async with self._lock:  # after the batch in hand is answered and committed
             self._release(partitions)
+
+
+def _reason(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False, include_input=False)[0]
+        return f"invalid {'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+    return f"invalid record: {exc}"
 
 
 def changelog_topic(settings: Settings) -> str:

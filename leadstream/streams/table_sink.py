@@ -20,18 +20,18 @@ committed: the sink pauses and catches up when ClickHouse is back.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from tenacity import AsyncRetrying, before_sleep_log, wait_exponential_jitter
 
 from leadstream.broker import new_producer
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.dead_letters import dead_letter
 from leadstream.streams.group import group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
@@ -101,7 +101,7 @@ class TableSink:
                 rows = await self._warehouse.call(lambda c: c.query(sql).result_rows)
         self._marks.update({int(p): int(o) for p, o in rows})
 
-    async def _one_batch(self, consumer: AIOKafkaConsumer, dlq: object) -> None:
+    async def _one_batch(self, consumer: AIOKafkaConsumer, dlq: AIOKafkaProducer) -> None:
         records = await poll_batch(consumer, self._settings.sink_batch_rows, self._settings.sink_flush_s)
         if not records:
             return
@@ -124,26 +124,8 @@ class TableSink:
         self.stored += len(rows)
         await consumer.commit(next_offsets(records))
 
-    async def _dead_letter(self, dlq: object, dead: list[tuple[ConsumerRecord, str]]) -> None:
-        sends = []
-        for record, reason in dead:
-            log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
-            headers = [
-                ("reason", reason[:2000].encode()),
-                ("stage", self.spec.name.encode()),
-                ("source_topic", record.topic.encode()),
-                ("source_partition", str(record.partition).encode()),
-                ("source_offset", str(record.offset).encode()),
-            ]
-            sends.append(
-                await dlq.send(
-                    self._settings.topics.dead_letters,
-                    record.value,
-                    key=record.key,  # type: ignore[attr-defined]
-                    headers=headers,
-                )
-            )
-        await asyncio.gather(*sends)  # durable before the source offsets are committed
+    async def _dead_letter(self, dlq: AIOKafkaProducer, dead: list[tuple[ConsumerRecord, str]]) -> None:
+        await dead_letter(dlq, self._settings.topics.dead_letters, self.spec.name, dead)
         self.dead += len(dead)
 
 

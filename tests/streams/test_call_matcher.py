@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from leadstream.broker import core_topics, ensure_topics
 from leadstream.schemas.calls import CallRecord
@@ -113,6 +113,44 @@ async def test_a_call_waiting_when_its_matcher_stops_is_answered_by_the_next(
     task = asyncio.create_task(CallMatcher(settings, sink, bulk).run())
     try:
         await eventually(lambda: answered(warehouse) == {str(call(7).call_id): ("matched", session(7).session_id)})
+    finally:
+        await stop([task])
+        await bulk.stop()
+
+
+async def dead_letters(settings: Settings, n: int) -> list[dict[str, str]]:
+    consumer = AIOKafkaConsumer(
+        settings.topics.dead_letters, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        found: list[dict[str, str]] = []
+        while len(found) < n:
+            for records in (await asyncio.wait_for(consumer.getmany(timeout_ms=500), 30)).values():
+                found += [{k: v.decode() for k, v in r.headers} for r in records]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_a_poison_call_goes_to_the_dead_letters_and_the_calls_behind_it_are_answered(
+    settings: Settings, warehouse: Warehouse, topics: None
+) -> None:
+    sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:  # the poison first, on the partition of the good call that follows it
+        await producer.send_and_wait(settings.topics.calls, b'{"call_id": "nope"}', key=call(3).key)
+    finally:
+        await producer.stop()
+    await publish(settings, updates=[session(3)], calls=[call(3)])
+    task = asyncio.create_task(CallMatcher(settings, sink, bulk).run())
+    try:
+        await eventually(lambda: answered(warehouse) == {str(call(3).call_id): ("matched", session(3).session_id)})
+        [dead] = await dead_letters(settings, 1)
+        assert dead["stage"] == "call-matcher"
+        assert dead["source_topic"] == settings.topics.calls and dead["source_offset"] == "0"
+        assert dead["reason"].startswith("invalid call_id")
     finally:
         await stop([task])
         await bulk.stop()

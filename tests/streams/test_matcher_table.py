@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 
 from leadstream.scoring.session_score import SessionState
 from leadstream.settings import Settings
@@ -38,7 +39,7 @@ def matcher() -> CallMatcher:
 
 def test_updates_merge_most_recent_first_and_an_older_redelivery_changes_nothing() -> None:
     m = matcher()
-    assert m._remember(KEY, update(1, 10), 0) == ["site:fp"]
+    assert m._remember(KEY, update(1, 10), 0) == "site:fp"
     m._remember(KEY, update(2, 20), 0)
     m._remember(KEY, update(1, 30, events=3), 0)
     assert stored(m) == [("01", 3), ("02", 1)]
@@ -54,9 +55,21 @@ def test_a_key_keeps_its_fifty_most_recent_sessions() -> None:
     assert [s for s, _ in stored(m)] == [f"{n:02d}" for n in range(59, 9, -1)]
 
 
-def test_malformed_updates_are_skipped() -> None:
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [(KEY, b"not json"), (KEY, b'{"site_id": "site"}'), (KEY, b"[1]"), (KEY, None), (None, update(1, 1))],
+)
+def test_updates_that_cannot_be_used_are_refused_for_the_dead_letters(key: bytes | None, value: bytes | None) -> None:
     m = matcher()
-    assert m._remember(KEY, b"not json", 0) == []
-    assert m._remember(KEY, b'{"site_id": "site"}', 0) == []
-    assert m._remember(None, update(1, 1), 0) == []
+    with pytest.raises(ValueError):
+        m._remember(key, value, 0)
     assert m.table.get(KEY.decode()) is None
+
+
+def test_a_last_activity_in_another_form_is_stored_as_it_is_read_back() -> None:
+    m = matcher()
+    data = orjson.loads(update(1, 10))
+    data["last_seen"] = (T0 + timedelta(seconds=10)).timestamp()  # lax JSON: a number
+    m._remember(KEY, orjson.dumps(data), 0)
+    m._remember(KEY, update(2, 20), 0)  # reads the first one's back
+    assert stored(m) == [("02", 1), ("01", 1)]

@@ -1,0 +1,30 @@
+"""Poison records to the dead-letter topic: the record as it was, with why and where from in
+headers (the ``dead_letters`` table's columns). Sent before the source offsets are committed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+log = logging.getLogger(__name__)
+
+
+async def dead_letter(
+    producer: AIOKafkaProducer, topic: str, stage: str, dead: list[tuple[ConsumerRecord, str]]
+) -> None:
+    """Send (record, reason) pairs to ``topic`` and wait until Kafka has them all."""
+    sends = []
+    for record, reason in dead:
+        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        headers = [
+            ("reason", reason[:2000].encode()),
+            ("stage", stage.encode()),
+            ("source_topic", record.topic.encode()),
+            ("source_partition", str(record.partition).encode()),
+            ("source_offset", str(record.offset).encode()),
+        ]
+        sends.append(await producer.send(topic, record.value, key=record.key, headers=headers))
+    await asyncio.gather(*sends)
