@@ -14,6 +14,7 @@ from leadstream.schemas.os import OSCompany, OSSignal
 from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
+from leadstream.streams.dead_letters import invalid_reason
 from leadstream.streams.rows import EVENT_COLUMNS, event_row
 from leadstream.streams.table_sink import Poison, TableSinkSpec
 
@@ -71,9 +72,7 @@ RUN_COLUMNS = (
 
 
 def _poison(exc: ValidationError) -> Poison:
-    err = exc.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(p) for p in err["loc"]) or "record"
-    return Poison(f"invalid {where}: {err['msg']}")
+    return Poison(invalid_reason(exc))
 
 
 def event_from(record: ConsumerRecord) -> list[object]:

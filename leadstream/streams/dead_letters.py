@@ -8,6 +8,7 @@ import logging
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +29,10 @@ async def dead_letter(
         ]
         sends.append(await producer.send(topic, record.value, key=record.key, headers=headers))
     await asyncio.gather(*sends)
+
+
+def invalid_reason(exc: ValidationError) -> str:
+    """A dead letter's reason for a record that failed validation: its first bad field."""
+    err = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in err["loc"]) or "record"
+    return f"invalid {where}: {err['msg']}"

@@ -36,7 +36,7 @@ from leadstream.scoring.session_score import SessionState, call_status, confiden
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
-from leadstream.streams.dead_letters import dead_letter
+from leadstream.streams.dead_letters import dead_letter, invalid_reason
 from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.group import PartitionOwner, group_consumer, poll_batch, supervise
 from leadstream.streams.rows import ip_prefix
@@ -293,10 +293,7 @@ class CallMatcher:
 
 
 def _reason(exc: ValueError) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors(include_url=False, include_input=False)[0]
-        return f"invalid {'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-    return f"invalid record: {exc}"
+    return invalid_reason(exc) if isinstance(exc, ValidationError) else f"invalid record: {exc}"
 
 
 def changelog_topic(settings: Settings) -> str:

@@ -63,6 +63,12 @@ async def test_a_new_owner_recovers_the_last_entry_of_each_key_of_its_partitions
     assert recovering.forget(owned) == len(expected)
 
 
+async def new_changelog(settings: Settings, name: str) -> str:
+    changelog = f"{settings.worker_group}-{name}-changelog"
+    await ensure_topics(settings, [ChangelogTable.topic(changelog, settings)])
+    return changelog
+
+
 async def write(table: ChangelogTable, bulk: BulkProducer, entries: dict[str, object], settings: Settings) -> None:
     for key, entry in entries.items():
         if entry is None:
@@ -76,8 +82,7 @@ async def write(table: ChangelogTable, bulk: BulkProducer, entries: dict[str, ob
 async def test_with_a_local_copy_a_restart_reads_only_the_newer_changelog_records(
     settings: Settings, tmp_path: Path
 ) -> None:
-    changelog = f"{settings.worker_group}-local-changelog"
-    await ensure_topics(settings, [ChangelogTable.topic(changelog, settings)])
+    changelog = await new_changelog(settings, "local")
     partitions = range(settings.topic_partitions)
     keys = [f"session-{i}" for i in range(40)]
     bulk = BulkProducer(settings)
@@ -109,8 +114,7 @@ async def test_with_a_local_copy_a_restart_reads_only_the_newer_changelog_record
 async def test_a_local_copy_older_than_the_tombstone_retention_is_not_trusted(
     settings: Settings, tmp_path: Path
 ) -> None:
-    changelog = f"{settings.worker_group}-stale-changelog"
-    await ensure_topics(settings, [ChangelogTable.topic(changelog, settings)])
+    changelog = await new_changelog(settings, "stale")
     partition = where("ghost", settings)
     kept = [k for k in (f"kept-{i}" for i in range(100)) if where(k, settings) == partition][:2]
     bulk = BulkProducer(settings)
