@@ -1,7 +1,7 @@
 """The tracking hot path, served as plain ASGI in front of the FastAPI app.
 
-``POST``/``OPTIONS`` on ``/api/sync`` and ``/api/call-event`` are answered here; everything
-else (health, docs, the OS endpoints, lifespan) goes to FastAPI. Handlers raise
+``POST``/``OPTIONS`` on ``/api/sync`` and ``/api/call-event`` (and its ``/v2`` alias), and ``GET /t.js``,
+are answered here; everything else (health, docs, the OS endpoints, lifespan) goes to FastAPI. Handlers raise
 ``Rejected`` for contract errors; anything else is a bug, logged and answered 500.
 """
 
@@ -18,18 +18,21 @@ from leadstream.ingest.admission import Rejected
 from leadstream.ingest.call_event import handle_call_event
 from leadstream.ingest.preflight import handle_preflight
 from leadstream.ingest.responses import tracking_error
+from leadstream.ingest.script import SCRIPT_PATH, TrackerScript
 from leadstream.ingest.sync import handle_sync
 from leadstream.ingest.wire import Inbound, Reply
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[EdgeState, Inbound], Awaitable[Reply]]
+CALL_EVENT_PATHS = ("/api/call-event", "/api/call-event/v2")  # v2: where OpsMantik's tracker posts
 ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/api/sync"): handle_sync,
-    ("POST", "/api/call-event"): handle_call_event,
     ("OPTIONS", "/api/sync"): handle_preflight,
-    ("OPTIONS", "/api/call-event"): handle_preflight,
+    **{("POST", path): handle_call_event for path in CALL_EVENT_PATHS},
+    **{("OPTIONS", path): handle_preflight for path in CALL_EVENT_PATHS},
 }
+SCRIPT = TrackerScript.bundled()  # read and compressed once, at start-up
 
 
 class EdgeApp:
@@ -57,6 +60,9 @@ class EdgeApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = ROUTES.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
         if handler is None:
+            if scope["type"] == "http" and scope["path"] == SCRIPT_PATH:
+                await SCRIPT.reply(Inbound.from_scope(scope, receive)).send(send)
+                return
             await self.api(scope, receive, send)
             return
         try:

@@ -22,12 +22,14 @@ from leadstream.ingest.signing import signature_problem
 from leadstream.ingest.wire import Inbound, Reply
 from leadstream.schemas.calls import CallAnswer, CallEventRequest, CallRecord
 from leadstream.schemas.errors import PayloadError
+from leadstream.schemas.sites import SiteRecord
 from leadstream.scoring.phone import normalize_phone
 
 REPLY_KIND = "call"
 
 
 async def handle_call_event(edge: EdgeState, inbound: Inbound) -> Reply:
+    """``/api/call-event`` and ``/api/call-event/v2`` (the path OpsMantik's tracker posts to): one handler."""
     settings = edge.settings
     origin = check_origin(inbound, edge.cors)
     raw, body = await read_json(inbound, settings.max_body_bytes, origin)
@@ -38,16 +40,9 @@ async def handle_call_event(edge: EdgeState, inbound: Inbound) -> Reply:
     site = require_site(edge.sites, edge.cors, call.site_id, origin)
     ip = inbound.client_ip
     quota = within_rate(edge.limiter, "call", f"{site.public_id}:{ip}", settings.rate_call_per_min, origin)
-    if site.signing_secret:
-        problem = signature_problem(
-            site.signing_secret,
-            inbound.headers.get("x-ops-ts"),
-            inbound.headers.get("x-ops-signature"),
-            raw,
-            now=time.time(),
-        )
-        if problem:
-            return Reply.json(401, {"status": "error", "message": problem}, allow_origin(origin))
+    problem = signing_problem(site, inbound, raw)
+    if problem:
+        return Reply.json(401, {"status": "error", "message": problem}, allow_origin(origin))
     fp_key = f"{site.public_id}:{call.fingerprint}"
     within_rate(edge.limiter, "call-fp", fp_key, settings.rate_call_fp_per_min, origin)
 
@@ -86,3 +81,19 @@ async def handle_call_event(edge: EdgeState, inbound: Inbound) -> Reply:
         queued = CallAnswer(status="queued", call_id=call_id)
         return Reply.json(202, queued.model_dump(mode="json"), headers)
     return Reply.json(200, answer, headers)
+
+
+def signing_problem(site: SiteRecord, inbound: Inbound, raw: bytes) -> str | None:
+    """Why the request fails the site's signing rules (SPEC §2.2), or None.
+
+    A sent ``X-Ops-Site-Id`` (OpsMantik's signed mode) must name the body's site, signed or not.
+    """
+    claimed = inbound.headers.get("x-ops-site-id")
+    if claimed is not None and claimed.strip() != site.public_id:
+        return "X-Ops-Site-Id does not match site_id"
+    if not site.signing_secret:
+        return None
+    headers = inbound.headers
+    return signature_problem(
+        site.signing_secret, headers.get("x-ops-ts"), headers.get("x-ops-signature"), raw, now=time.time()
+    )

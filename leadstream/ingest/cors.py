@@ -16,8 +16,11 @@ from leadstream.schemas.sites import SiteRecord
 from leadstream.site_registry import SiteRegistry
 
 PREFLIGHT_METHODS = "POST, OPTIONS"
-PREFLIGHT_HEADERS = "Content-Type, X-Ops-Ts, X-Ops-Signature"
+# Signing headers, and the ones OpsMantik's tracker sends (its signed mode adds X-Ops-Site-Id).
+PREFLIGHT_HEADERS = "Content-Type, X-Ops-Site-Id, X-Ops-Ts, X-Ops-Signature, X-OpsMantik-Version"
 PREFLIGHT_MAX_AGE = "600"
+# A tracker reads Retry-After to back off (a cross-origin script sees only exposed headers).
+EXPOSED_HEADERS = "Retry-After"
 
 
 class CorsPolicy:
@@ -43,7 +46,9 @@ class CorsPolicy:
 
 
 def allow_origin(origin: str | None) -> dict[str, str]:
-    return {"Access-Control-Allow-Origin": origin} if origin else {}
+    if not origin:
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS}
 
 
 class VaryOriginMiddleware:

@@ -43,8 +43,9 @@ def ref(model: type[BaseModel]) -> dict[str, str]:
 
 
 def body(schema: dict[str, Any], examples: dict[str, Any]) -> dict[str, Any]:
+    """JSON, sent as ``application/json`` or as ``text/plain`` (what trackers send: no CORS preflight)."""
     content = {"schema": schema, "examples": {k: {"value": v} for k, v in examples.items()}}
-    return {"required": True, "content": {"application/json": content}}
+    return {"required": True, "content": {"application/json": content, "text/plain": {"schema": schema}}}
 
 
 def answers(ok: dict[int, tuple[type[BaseModel], str]], errors: dict[int, str]) -> dict[str, dict[str, Any]]:
@@ -99,6 +100,26 @@ CALL_DOC: dict[str, Any] = {
 }
 
 
+CALL_V2_DOC: dict[str, Any] = {
+    **CALL_DOC,
+    "operationId": "callEventV2",
+    "summary": "Bridge a phone / WhatsApp click (the path OpsMantik's tracker posts to)",
+    "description": "Served exactly like `/api/call-event`. A sent `X-Ops-Site-Id` must equal the body's "
+    "`site_id` (else 401), on either path.",
+}
+
+SCRIPT_DOC: dict[str, Any] = {
+    "operationId": "trackerScript",
+    "summary": "The tracker script",
+    "description": 'Add it with one tag: `<script defer src="https://EDGE/t.js" data-site="SITE_ID"></script>`. '
+    "Cached 5 minutes, with an ETag (304) and gzip when asked.",
+    "responses": {
+        "200": {"description": "The script", "content": {"application/javascript": {"schema": {"type": "string"}}}},
+        "304": {"description": "Not modified (If-None-Match)"},
+    },
+}
+
+
 def add_tracking_docs(app: FastAPI) -> None:
     """Wrap ``app.openapi`` so the tracking paths and their models are part of the schema."""
 
@@ -106,7 +127,14 @@ def add_tracking_docs(app: FastAPI) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, routes=app.routes, description=app.description)
-        schema.setdefault("paths", {}).update({"/api/sync": {"post": SYNC_DOC}, "/api/call-event": {"post": CALL_DOC}})
+        schema.setdefault("paths", {}).update(
+            {
+                "/api/sync": {"post": SYNC_DOC},
+                "/api/call-event": {"post": CALL_DOC},
+                "/api/call-event/v2": {"post": CALL_V2_DOC},
+                "/t.js": {"get": SCRIPT_DOC},
+            }
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in DOC_MODELS:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -46,7 +46,7 @@ async def handle_sync(edge: EdgeState, inbound: Inbound) -> Reply:
         (
             str(e.sid).encode(),
             encode_event_record(
-                e, event_id=str(uuid7()), received_at=received_at, score=s, ip=ip, user_agent=user_agent
+                e, event_id=e.event_id(str(uuid7())), received_at=received_at, score=s, ip=ip, user_agent=user_agent
             ),
         )
         for e, s in zip(events, scores, strict=True)

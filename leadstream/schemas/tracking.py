@@ -10,7 +10,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from uuid import UUID
+from uuid import UUID, uuid5
 
 import orjson
 from pydantic import (
@@ -27,9 +27,11 @@ from pydantic import (
 from leadstream.schemas.errors import PayloadError
 
 MAX_BATCH = 100
-MAX_META_KEYS = 32
+MAX_META_EXTRA_KEYS = 64  # extra meta keys kept per event; the rest are dropped and counted, never a 400
 MAX_META_KEY_LEN = 64
 MAX_META_VALUE_LEN = 512
+# Client event ids (``eid``) map to server event ids in this namespace: a re-sent event keeps its id.
+CLIENT_EVENT_NAMESPACE = UUID("0c6b1f0e-52a4-4c1e-9d4b-6f2f3b8a7d10")
 
 Category = Literal["interaction", "conversion", "acquisition", "system"]
 Number = Annotated[float, Strict()]
@@ -44,14 +46,20 @@ def current_month() -> date:
 
 
 def _wire_meta_schema(schema: dict[str, Any]) -> None:
-    # On the wire, extra keys sit beside the known ones; ``extra`` is only the parsed form.
+    # On the wire, extra keys sit beside the known ones; ``extra`` and ``dropped`` are the parsed form.
     schema["properties"].pop("extra", None)
+    schema["properties"].pop("dropped", None)
     schema["additionalProperties"] = {"type": ["string", "number", "boolean", "null"], "maxLength": MAX_META_VALUE_LEN}
-    schema["maxProperties"] = MAX_META_KEYS + len(_META_KNOWN)
+    schema["description"] = (
+        f"fp, click ids and duration_sec are typed; other keys are kept as strings (the utm_* ones always, "
+        f"then the first {MAX_META_EXTRA_KEYS} others; any more are dropped and counted, never refused)"
+    )
 
 
 class EventMeta(BaseModel):
-    """Known meta keys are typed; other keys are kept as bounded strings in ``extra``."""
+    """Known meta keys are typed; other keys are kept as bounded strings in ``extra``: the standard
+    UTM keys always, then the first ``MAX_META_EXTRA_KEYS`` others. Keys past those are dropped and
+    counted in ``dropped`` (a tracker must never lose an event to how many keys it sends)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_wire_meta_schema)
 
@@ -61,18 +69,25 @@ class EventMeta(BaseModel):
     gbraid: Annotated[StrictStr, Field(max_length=256)] | None = None
     duration_sec: Annotated[Number, Field(ge=0)] | None = None
     extra: dict[str, str] = Field(default_factory=dict)
+    dropped: int = 0
 
     @model_validator(mode="before")
     @classmethod
     def _collect_extra(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             raise ValueError("must be an object")
-        known = {k: v for k, v in data.items() if k in _META_KNOWN}
-        rest = {k: v for k, v in data.items() if k not in _META_KNOWN}
-        if len(rest) > MAX_META_KEYS:
-            raise ValueError(f"at most {MAX_META_KEYS} extra keys")
+        known: dict[str, Any] = {}
         extra: dict[str, str] = {}
-        for key, value in rest.items():
+        others = dropped = 0
+        for key, value in data.items():
+            if key in _META_KNOWN:
+                known[key] = value
+                continue
+            if key not in _UTM_KEYS:
+                if others == MAX_META_EXTRA_KEYS:
+                    dropped += 1
+                    continue
+                others += 1
             if len(key) > MAX_META_KEY_LEN:
                 raise ValueError(f"key longer than {MAX_META_KEY_LEN} chars")
             if value is None:
@@ -84,6 +99,7 @@ class EventMeta(BaseModel):
                 raise ValueError(f"{key} longer than {MAX_META_VALUE_LEN} chars")
             extra[key] = text
         known["extra"] = extra
+        known["dropped"] = dropped
         return known
 
     def click_ids(self) -> dict[str, str]:
@@ -91,6 +107,7 @@ class EventMeta(BaseModel):
 
 
 _META_KNOWN = frozenset({"fp", "gclid", "wbraid", "gbraid", "duration_sec"})
+_UTM_KEYS = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"})
 
 
 class SyncEvent(BaseModel):
@@ -108,6 +125,8 @@ class SyncEvent(BaseModel):
     ev: Number | None = None
     meta: EventMeta = Field(default_factory=EventMeta)
     r: Annotated[StrictStr, Field(max_length=2048)] | None = None
+    eid: UUID | None = Field(default=None, description="client event id: sent again, the event is stored once")
+    rt: bool = Field(default=False, description="true when an earlier send of this event (same eid) may have arrived")
 
     @field_validator("u")
     @classmethod
@@ -139,6 +158,12 @@ class SyncEvent(BaseModel):
     @property
     def month(self) -> date:
         return self.sm or current_month()
+
+    def event_id(self, fresh: str) -> str:
+        """The server event id: derived from the client's ``eid`` (so a re-send keeps it), else ``fresh``."""
+        if self.eid is None:
+            return fresh
+        return str(uuid5(CLIENT_EVENT_NAMESPACE, f"{self.s}:{self.sid}:{self.eid}"))
 
 
 class SyncBatch(BaseModel):
@@ -197,6 +222,9 @@ class EventRecord(BaseModel):
     click_ids: dict[str, str] = Field(default_factory=dict)
     duration_sec: float | None = None
     meta: dict[str, str] = Field(default_factory=dict)
+    meta_dropped: int = 0  # meta keys past the limit, dropped at the edge
+    client_event_id: UUID | None = None
+    resent: bool = False  # the tracker's rt: this may repeat an event already stored
     score: int
     ip: str | None = None
     user_agent: str | None = None
@@ -234,6 +262,9 @@ def encode_event_record(
             "click_ids": meta.click_ids(),
             "duration_sec": meta.duration_sec,
             "meta": meta.extra,
+            "meta_dropped": meta.dropped,
+            "client_event_id": event.eid,
+            "resent": event.rt,
             "score": score,
             "ip": ip,
             "user_agent": user_agent[:512] if user_agent else None,

@@ -3,7 +3,7 @@ record becomes a row (or a dead letter)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -14,6 +14,7 @@ from leadstream.schemas.os import OSCompany, OSSignal
 from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
+from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.dead_letters import invalid_reason
 from leadstream.streams.rows import EVENT_COLUMNS, event_row
 from leadstream.streams.table_sink import Poison, TableSinkSpec
@@ -80,6 +81,36 @@ def event_from(record: ConsumerRecord) -> list[object]:
         return event_row(EventRecord.model_validate_json(record.value or b""))
     except ValidationError as exc:
         raise _poison(exc) from None
+
+
+RESENT_LOOKBACK = timedelta(days=8)  # the tracker keeps an unsent event for as long as a week or so
+
+
+async def events_stored_before(
+    warehouse: Warehouse, records: list[ConsumerRecord], rows: list[list[object]]
+) -> set[int]:
+    """The rows of re-sent tracker events (``resent``) whose event id is already stored.
+
+    A re-send has the event id of the first send (derived from the tracker's ``eid``), so the
+    two usually collapse in ``events_v`` anyway; this catches the copy that lands on another
+    day, which ReplacingMergeTree would keep (the day is in the sorting key). Only re-sends
+    are looked up, so ordinary traffic costs nothing; a copy earlier in the same batch counts.
+    """
+    resent = [i for i, record in enumerate(records) if b'"resent":true' in (record.value or b"")]
+    if not resent:
+        return set()
+    first_at = {}
+    for i, row in enumerate(rows):
+        first_at.setdefault(row[0], i)
+    ids = [rows[i][0] for i in resent]
+    since = min(rows[i][1] for i in resent) - RESENT_LOOKBACK  # type: ignore[operator]
+    sql = (
+        "SELECT DISTINCT event_id FROM events "
+        "WHERE received_at >= {since:DateTime64(3)} AND event_id IN {ids:Array(UUID)}"
+    )
+    result = await warehouse.read(sql, {"since": since, "ids": ids})
+    stored = {row[0] for row in result.rows}
+    return {i for i in resent if rows[i][0] in stored or first_at[rows[i][0]] < i}
 
 
 def dead_letter_from(record: ConsumerRecord) -> list[object]:
@@ -185,7 +216,7 @@ def run_from(record: ConsumerRecord) -> list[object]:
 def copy_specs(settings: Settings) -> list[TableSinkSpec]:
     t = settings.topics
     return [
-        TableSinkSpec("events", t.events, "events", (*EVENT_COLUMNS, *OFFSETS), event_from),
+        TableSinkSpec("events", t.events, "events", (*EVENT_COLUMNS, *OFFSETS), event_from, events_stored_before),
         TableSinkSpec(
             "dead-letters", t.dead_letters, "dead_letters", (*DEAD_LETTER_COLUMNS, *OFFSETS), dead_letter_from
         ),

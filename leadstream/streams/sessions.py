@@ -89,6 +89,9 @@ def session_row(state: SessionState, version: int) -> list[object]:
     ]
 
 
+MAX_CLIENT_IDS = 256  # a session remembers this many of its latest tracker event ids
+
+
 @dataclass
 class Working:
     """A session's table entry while a batch is applied to it."""
@@ -97,6 +100,8 @@ class Working:
     offset: int = -1  # the last event applied (exactly-once guard)
     marks: dict[str, datetime] = field(default_factory=dict)  # dedup key -> last counted at
     changed: bool = False
+    # Tracker event ids applied (first 12 hex digits, in order): a re-send is not counted again.
+    client_ids: dict[str, None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, entry: dict[str, Any] | None) -> Working:
@@ -104,7 +109,7 @@ class Working:
             return cls()
         state = SessionState.from_dict(entry["state"]) if entry.get("state") else None
         marks = {k: datetime.fromisoformat(v) for k, v in entry.get("marks", {}).items()}
-        return cls(state, entry.get("offset", -1), marks)
+        return cls(state, entry.get("offset", -1), marks, client_ids=dict.fromkeys(entry.get("eids", ())))
 
     def dump(self) -> dict[str, Any]:
         # Marks older than the window (and a second's slack for out-of-order events) are dropped
@@ -114,16 +119,27 @@ class Working:
             horizon -= DEDUP_WINDOW + timedelta(seconds=1)
             self.marks = {k: v for k, v in self.marks.items() if v >= horizon}
         state = self.state.to_dict() if self.state else None
-        return {"state": state, "offset": self.offset, "marks": {k: v.isoformat() for k, v in self.marks.items()}}
+        entry = {"state": state, "offset": self.offset, "marks": {k: v.isoformat() for k, v in self.marks.items()}}
+        if self.client_ids:
+            if len(self.client_ids) > MAX_CLIENT_IDS:
+                self.client_ids = dict.fromkeys(list(self.client_ids)[-MAX_CLIENT_IDS:])
+            entry["eids"] = list(self.client_ids)
+        return entry
 
     def apply(self, record: EventRecord, offset: int) -> None:
-        """Apply one event unless it was applied before (re-delivery) or repeats within 5 s."""
+        """Apply one event unless it was applied before (re-delivery), the tracker sent it
+        again (same client event id), or it repeats within 5 s."""
         if offset <= self.offset:
             # Applied before a crash, but the row and update written for it may not have been:
             # emit the state again (both writes are idempotent), never apply the event twice.
             self.changed = True
             return
         self.offset = offset
+        if record.client_event_id is not None:
+            client_id = record.client_event_id.hex[:12]
+            if client_id in self.client_ids:
+                return
+            self.client_ids[client_id] = None
         at = record.received_at
         key = duplicate_key(record.site_id, record.session_id, record.category, record.action, record.label, record.url)
         last = self.marks.get(key)

@@ -8,11 +8,13 @@ more per record than the copy itself, so these sinks use a plain consumer group:
    already holds for that partition (read from the table when the partition is assigned,
    kept up to date after each insert), so re-delivery after a crash or rebalance inserts
    nothing twice, and materialised views on the table count each record once;
-3. insert the rest as one block (dedup token = topic/partition/offset ranges, so a retried
+3. leave out the rows the spec says the table already holds under another offset (a tracker's
+   re-sent events, ``already_stored``);
+4. insert the rest as one block (dedup token = topic/partition/offset ranges, so a retried
    insert whose first attempt landed is dropped by ClickHouse);
-4. records that cannot be converted go to the dead-letter topic with the reason and their
+5. records that cannot be converted go to the dead-letter topic with the reason and their
    source offset before anything is committed;
-5. commit the offsets.
+6. commit the offsets.
 
 While the warehouse is down the insert retries with backoff and nothing is polled or
 committed: the sink pauses and catches up when ClickHouse is back.
@@ -21,8 +23,9 @@ committed: the sink pauses and catches up when ClickHouse is back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -48,6 +51,9 @@ class Poison(Exception):
 
 
 Convert = Callable[[ConsumerRecord], list[object]]
+# (records, their rows) -> positions of the rows the table already holds: they are not inserted.
+AlreadyStored = Callable[[Warehouse, list[ConsumerRecord], list[list[object]]], Awaitable[set[int]]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ class TableSinkSpec:
     table: str
     columns: Sequence[str]  # must end with kafka_partition, kafka_offset
     convert: Convert  # record -> row (without the two offset columns); raises Poison
+    already_stored: AlreadyStored | None = None
 
 
 class TableSink:
@@ -92,20 +99,14 @@ class TableSink:
             f"SELECT kafka_partition, max(kafka_offset) FROM {self.spec.table} "
             f"WHERE kafka_partition IN ({','.join(map(str, partitions)) or '0'}) GROUP BY kafka_partition"
         )
-        async for attempt in AsyncRetrying(
-            wait=wait_exponential_jitter(initial=0.2, max=30),
-            reraise=True,
-            before_sleep=before_sleep_log(log, logging.WARNING),
-        ):
-            with attempt:
-                rows = await self._warehouse.call(lambda c: c.query(sql).result_rows)
+        rows = await retrying(lambda: self._warehouse.call(lambda c: c.query(sql).result_rows))
         self._marks.update({int(p): int(o) for p, o in rows})
 
     async def _one_batch(self, consumer: AIOKafkaConsumer, dlq: AIOKafkaProducer) -> None:
         records = await poll_batch(consumer, self._settings.sink_batch_rows, self._settings.sink_flush_s)
         if not records:
             return
-        rows, spans, dead = [], {}, []
+        rows, sources, spans, dead = [], [], {}, []
         for record in records:
             if record.offset <= self._marks.get(record.partition, -1):
                 continue  # stored before a crash or rebalance
@@ -113,8 +114,12 @@ class TableSink:
             spans[record.partition] = (min(lo, record.offset), max(hi, record.offset))
             try:
                 rows.append([*self.spec.convert(record), record.partition, record.offset])
+                sources.append(record)
             except Poison as exc:
                 dead.append((record, exc.reason))
+        if rows and (check := self.spec.already_stored) is not None:
+            stored = await retrying(lambda: check(self._warehouse, sources, rows))
+            rows = [row for i, row in enumerate(rows) if i not in stored]
         if dead:
             await self._dead_letter(dlq, dead)
         if rows:
@@ -141,3 +146,15 @@ class _Marks(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         await self._sink.load_marks([tp.partition for tp in assigned])
+
+
+async def retrying(fn: Callable[[], Awaitable[T]]) -> T:
+    """``fn()`` until it succeeds, backing off while the warehouse refuses."""
+    async for attempt in AsyncRetrying(
+        wait=wait_exponential_jitter(initial=0.2, max=30),
+        reraise=True,
+        before_sleep=before_sleep_log(log, logging.WARNING),
+    ):
+        with attempt:
+            return await fn()
+    raise AssertionError("unreachable")

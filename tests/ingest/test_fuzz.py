@@ -45,8 +45,11 @@ SYNC_KEYS = {
     "meta": st.dictionaries(
         st.sampled_from(["fp", "gclid", "duration_sec", "utm_source", "k" * 70]), json_values, max_size=5
     )
+    | st.dictionaries(st.text(max_size=8), st.text(max_size=6) | st.integers(), min_size=60, max_size=80)
     | json_values,
     "r": st.sampled_from(["https://www.google.com/", "not a url", "http://[::1"]) | json_values,
+    "eid": st.uuids().map(str) | json_values,
+    "rt": st.booleans() | json_values,
 }
 CALL_KEYS = {
     "site_id": st.sampled_from(["site-1", "ghost"]) | json_values,
@@ -120,17 +123,24 @@ def test_sync_structured(client: TestClient, body: dict[str, object], origin: st
     check(client.post("/api/sync", content=json.dumps(body), headers=headers), "/api/sync")
 
 
+CALL_PATHS = st.sampled_from(["/api/call-event", "/api/call-event/v2"])
+
+
 @fuzz
-@given(body=objects(CALL_KEYS), origin=origins)
-def test_call_event_structured(client: TestClient, body: dict[str, object], origin: str | None) -> None:
+@given(body=objects(CALL_KEYS), origin=origins, path=CALL_PATHS, site_header=st.sampled_from([None, "site-1", "x"]))
+def test_call_event_structured(
+    client: TestClient, body: dict[str, object], origin: str | None, path: str, site_header: str | None
+) -> None:
     headers = {"Origin": origin} if origin is not None else {}
-    check(client.post("/api/call-event", content=json.dumps(body), headers=headers), "/api/call-event")
+    if site_header is not None:
+        headers["X-Ops-Site-Id"] = site_header
+    check(client.post(path, content=json.dumps(body), headers=headers), path)
 
 
 @hsettings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     raw=raw_bodies,
-    path=st.sampled_from(["/api/sync", "/api/call-event"]),
+    path=st.sampled_from(["/api/sync", "/api/call-event", "/api/call-event/v2"]),
     content_type=st.sampled_from(["application/json", "text/plain", "", "application/x-www-form-urlencoded"]),
     length=st.sampled_from([None, "0", "999999999", "abc", "-1"]),
 )

@@ -5,7 +5,13 @@ import orjson
 import pytest
 
 from leadstream.schemas.errors import PayloadError
-from leadstream.schemas.tracking import MAX_BATCH, EventRecord, encode_event_record, parse_sync_payload
+from leadstream.schemas.tracking import (
+    MAX_BATCH,
+    MAX_META_EXTRA_KEYS,
+    EventRecord,
+    encode_event_record,
+    parse_sync_payload,
+)
 
 SID = str(uuid.uuid4())
 OK = {"s": "site-1", "u": "https://shop.example/p?q=1", "sid": SID}
@@ -51,6 +57,34 @@ def test_meta_known_and_extra_keys() -> None:
     assert event.meta.duration_sec == 12.5
 
 
+def test_meta_keys_past_the_limit_are_dropped_and_counted_never_refused() -> None:
+    # OpsMantik's ad landing pages send 32 extra keys, and one option more tipped the old limit.
+    extra = {f"k{i}": "v" for i in range(MAX_META_EXTRA_KEYS + 7)}
+    meta = {"fp": "f", **extra, "utm_source": "ads", "gclid": "G" * 12, "too_late": "x" * 600}
+    [event], _ = parse_sync_payload({**OK, "meta": meta})
+    kept = {f"k{i}" for i in range(MAX_META_EXTRA_KEYS)}
+    assert set(event.meta.extra) == kept | {"utm_source"}  # the first 64 others, and UTM keys always
+    assert event.meta.dropped == 8  # k64..k70 and too_late (dropped, so its length is not judged)
+    assert event.meta.fp == "f" and event.meta.click_ids() == {"gclid": "G" * 12}
+
+
+def test_meta_key_and_value_limits_stay_for_kept_keys() -> None:
+    assert message({**OK, "meta": {"k" * 65: "v"}}).startswith("Invalid meta:")
+    assert message({**OK, "meta": {"k": "v" * 513}}).startswith("Invalid meta:")
+
+
+def test_client_event_id_gives_a_stable_server_id() -> None:
+    eid = str(uuid.uuid4())
+    [a], _ = parse_sync_payload({**OK, "eid": eid})
+    [b], _ = parse_sync_payload({**OK, "eid": eid, "rt": 1, "ea": "other"})
+    assert a.event_id("fresh") == b.event_id("other") != "fresh" and b.rt and not a.rt
+    [c], _ = parse_sync_payload({**OK, "eid": eid, "s": "site-2"})
+    assert c.event_id("x") != a.event_id("x")  # scoped by site (and session)
+    [plain], _ = parse_sync_payload(OK)
+    assert plain.event_id("fresh") == "fresh"
+    assert message({**OK, "eid": "not-a-uuid"}).startswith("Invalid eid:")
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
@@ -76,7 +110,6 @@ def test_meta_known_and_extra_keys() -> None:
         ({**OK, "meta": {"fp": "x" * 129}}, "Invalid meta.fp:"),
         ({**OK, "meta": {"duration_sec": -1}}, "Invalid meta.duration_sec:"),
         ({**OK, "meta": {"nested": {"a": 1}}}, "Invalid meta:"),
-        ({**OK, "meta": {f"k{i}": "v" for i in range(33)}}, "Invalid meta:"),
         ({**OK, "meta": {"k": "v" * 513}}, "Invalid meta:"),
         ({"events": []}, "Invalid events: must hold 1..100"),
         ({"events": [OK] * (MAX_BATCH + 1)}, "Invalid events: must hold 1..100"),
@@ -118,6 +151,7 @@ def test_record_from_event_uses_full_names() -> None:
     assert record.value == 3 and record.referrer == "https://g.co" and record.session_month == event.month
     assert record.fingerprint == "fp1" and record.click_ids == {"wbraid": "W" * 12}
     assert record.meta == {"utm_source": "ads"} and record.ip == "1.2.3.4"
+    assert record.meta_dropped == 0 and record.client_event_id is None and not record.resent
     assert len(record.user_agent or "") == 512
     # the same JSON pydantic would write for that record
     assert orjson.loads(raw) == orjson.loads(record.model_dump_json())
