@@ -185,7 +185,8 @@
       on(win, 'popstate', view);
       on(win, 'scroll', () => {
         const seen = ((scrollY + innerHeight) / doc.documentElement.scrollHeight) * 100;
-        for (const mark of [50, 90]) seen >= mark && once(mark, 'scroll_depth', null, mark);
+        // The mark is the label too: the worker counts one of two same-label events within 5 s.
+        for (const mark of [50, 90]) seen >= mark && once(mark, 'scroll_depth', mark + '%', mark);
       });
       on(doc, 'mouseover', (e) => {
         const [, number] = callLink(e.target) || [];

@@ -108,3 +108,31 @@ def test_only_the_most_recent_sessions_stay_decoded() -> None:
     kept = {key: write_one(decoded, table, key) for key in "abc"}
     assert decoded.take("a", table["a"]) is not kept["a"]  # the oldest was evicted
     assert decoded.take("c", table["c"]) is kept["c"]
+
+
+def resend_of(original: EventRecord, seconds: float) -> EventRecord:
+    return original.model_copy(update={"received_at": T0 + timedelta(seconds=seconds), "resent": True})
+
+
+def test_an_event_the_tracker_sends_again_counts_once_however_late() -> None:
+    first = record(0).model_copy(update={"client_event_id": uuid.uuid4()})
+    w = Working()
+    w.apply(first, offset=1)
+    w.apply(record(60, url="https://x.example/2"), offset=2)
+    w = Working.load(w.dump())  # the ids survive the changelog
+    w.apply(resend_of(first, 3600), offset=3)  # an hour later, past the 5 s window
+    assert w.state is not None and w.state.event_count == 2 and w.offset == 3
+
+
+def test_a_session_remembers_its_latest_tracker_ids_only() -> None:
+    w = Working()
+    firsts = [
+        record(i, url=f"https://x.example/{i}").model_copy(update={"client_event_id": uuid.uuid4()}) for i in range(300)
+    ]
+    for offset, event in enumerate(firsts):
+        w.apply(event, offset=offset)
+    entry = w.dump()
+    assert len(entry["eids"]) == 256
+    again = Working.load(entry)
+    again.apply(resend_of(firsts[-1], 400), offset=1000)
+    assert again.state is not None and again.state.event_count == 300  # the newest are known
