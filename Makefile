@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test up down status deps venv bench lock clean
+.PHONY: run test up down status deps venv bench lock tracker clean
 
 run: deps venv            ## stack + edge + worker in the foreground (Ctrl-C stops all)
 	@dev/run.sh
 
 test: deps venv           ## the whole suite on the real stack (started if not running)
+	@LEADSTREAM_TESTS=1 dev/bootstrap.sh
 	@dev/stack.sh up
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -38,6 +39,12 @@ bench: venv              ## benchmarks (see bench/README.md); BENCH_ARGS="--only
 	@LEADSTREAM_BENCH=1 dev/bootstrap.sh
 	@dev/stack.sh up
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
+tracker:                  ## rebuild leadstream/ingest/static/t.min.js from tracker/t.js (terser, pinned)
+	@LEADSTREAM_TRACKER=1 dev/bootstrap.sh
+	@cd tracker && npm ci --no-audit --no-fund --silent && npm run -s build
+	@$(PYTHON) -c "import gzip; b = open('leadstream/ingest/static/t.min.js', 'rb').read(); \
+	  print(f'[tracker] t.min.js: {len(b)} bytes, {len(gzip.compress(b, 9))} gzipped (at most 2048)')"
 
 lock: venv                ## re-pin the dependency tree after changing pyproject.toml
 	@{ echo '# The whole dependency tree, pinned (pip freeze of the dev venv). Regenerate with `make lock`.'; \

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs from Debian's packages, only if missing:
-# Java 17+ and Maven (Kafka), redis-server, python3-venv, wrk (benchmarks).
+# Java 17+ and Maven (Kafka), redis-server, python3-venv; chromium for the tests
+# (LEADSTREAM_TESTS=1: the tracker runs in a real browser), nodejs and npm to build the
+# tracker (LEADSTREAM_TRACKER=1), wrk for the benchmarks (LEADSTREAM_BENCH=1).
 # Uses sudo when not root. Safe to run repeatedly.
 set -euo pipefail
 
@@ -12,6 +14,8 @@ command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v curl >/dev/null || need+=(curl)
 python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 [ "${LEADSTREAM_BENCH:-0}" = 1 ] && { command -v wrk >/dev/null || need+=(wrk); }
+[ "${LEADSTREAM_TESTS:-0}" = 1 ] && { command -v chromium >/dev/null || need+=(chromium); }
+[ "${LEADSTREAM_TRACKER:-0}" = 1 ] && { command -v npm >/dev/null || need+=(nodejs npm); }
 
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "[bootstrap] installing Debian packages: ${need[*]}" >&2
