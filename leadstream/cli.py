@@ -196,9 +196,13 @@ def sites_add(
     name: Annotated[str, typer.Option(help="display name")] = "",
     origin: Annotated[list[str] | None, typer.Option(help="allowed origin, repeatable")] = None,
     secret: Annotated[str | None, typer.Option(help="signing secret for /api/call-event")] = None,
+    require_consent: Annotated[
+        bool, typer.Option(help="events without consent_scopes count as not consented (not stored)")
+    ] = False,
 ) -> None:
     """Register a site (or replace its settings)."""
-    _site_command(public_id, {"name": name, "origins": origin or [], "signing_secret": secret, "active": True}, False)
+    fields = {"name": name, "origins": origin or [], "signing_secret": secret, "require_consent": require_consent}
+    _site_command(public_id, {**fields, "active": True}, False)
 
 
 @sites_app.command("update")
@@ -208,9 +212,14 @@ def sites_update(
     origin: Annotated[list[str] | None, typer.Option(help="replaces the origin list, repeatable")] = None,
     secret: Annotated[str | None, typer.Option()] = None,
     active: Annotated[bool | None, typer.Option("--active/--inactive")] = None,
+    require_consent: Annotated[
+        bool | None,
+        typer.Option("--require-consent/--no-require-consent", help="events without consent_scopes are not stored"),
+    ] = None,
 ) -> None:
     """Change a registered site."""
-    _site_command(public_id, {"name": name, "origins": origin, "signing_secret": secret, "active": active}, True)
+    fields = {"name": name, "origins": origin, "signing_secret": secret, "require_consent": require_consent}
+    _site_command(public_id, {**fields, "active": active}, True)
 
 
 @sites_app.command("disable")
@@ -228,7 +237,7 @@ def sites_list() -> None:
         sites = asyncio.run(read_sites(get_settings()))
     except RegistryUnavailable as exc:
         raise _fail(str(exc)) from None
-    table = Table("public_id", "name", "active", "origins", "signed", "updated_at")
+    table = Table("public_id", "name", "active", "origins", "signed", "consent", "updated_at")
     for site in sites:
         table.add_row(
             site.public_id,
@@ -236,6 +245,7 @@ def sites_list() -> None:
             str(site.active),
             ", ".join(site.origins),
             "yes" if site.signing_secret else "no",
+            "required" if site.require_consent else "assumed",
             site.updated_at.isoformat(timespec="seconds"),
         )
     console.print(table)

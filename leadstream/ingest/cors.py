@@ -20,7 +20,7 @@ PREFLIGHT_METHODS = "POST, OPTIONS"
 PREFLIGHT_HEADERS = "Content-Type, X-Ops-Site-Id, X-Ops-Ts, X-Ops-Signature, X-OpsMantik-Version"
 PREFLIGHT_MAX_AGE = "600"
 # A tracker reads Retry-After to back off (a cross-origin script sees only exposed headers).
-EXPOSED_HEADERS = "Retry-After"
+EXPOSED_HEADERS = "Retry-After, X-Leadstream-Consent-Missing"
 
 
 class CorsPolicy:

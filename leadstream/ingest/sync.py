@@ -1,4 +1,4 @@
-"""``POST /api/sync``: validate, score, publish to the events topic, answer once Kafka acked."""
+"""``POST /api/sync``: validate, apply consent, score, publish to the events topic, answer once Kafka acked."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from uuid_utils import uuid7
 from leadstream.broker import BrokerUnavailable
 from leadstream.edge_state import EdgeState
 from leadstream.ingest.admission import check_origin, invalid, read_json, require_site, within_rate
+from leadstream.ingest.consent import CONSENT_MISSING_HEADER, granted, without_marketing
 from leadstream.ingest.cors import allow_origin
 from leadstream.ingest.responses import broker_unavailable
 from leadstream.ingest.wire import Inbound, Reply
@@ -38,6 +39,14 @@ async def handle_sync(edge: EdgeState, inbound: Inbound) -> Reply:
     site = require_site(edge.sites, edge.cors, events[0].s, origin)
     ip = inbound.client_ip
     quota = within_rate(edge.limiter, "sync", f"{site.public_id}:{ip}", settings.rate_sync_per_min, origin)
+    headers = {**quota.headers(), **allow_origin(origin)}
+
+    events = [e for e in events if granted(e, site, "analytics")]
+    if not events:
+        if not is_batch:  # nothing published
+            return Reply(204, b"", {**headers, CONSENT_MISSING_HEADER: "analytics"})
+        return Reply.json(200, {"ok": True, "score": 0, "status": "synced", "count": 0}, headers)
+    events = [e if granted(e, site, "marketing") else without_marketing(e) for e in events]
 
     received_at = datetime.now(UTC)
     user_agent = inbound.headers.get("user-agent")
@@ -58,5 +67,5 @@ async def handle_sync(edge: EdgeState, inbound: Inbound) -> Reply:
 
     answer: dict[str, object] = {"ok": True, "score": max(scores), "status": "synced"}
     if is_batch:
-        answer["count"] = len(events)
-    return Reply.json(200, answer, {**quota.headers(), **allow_origin(origin)})
+        answer["count"] = len(events)  # those with analytics consent
+    return Reply.json(200, answer, headers)

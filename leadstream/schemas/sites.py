@@ -17,6 +17,7 @@ class SiteRecord(BaseModel):
     name: str = ""
     origins: list[str] = Field(default_factory=list, description="exact origins, e.g. https://shop.example")
     signing_secret: str | None = None
+    require_consent: bool = False  # events without consent_scopes count as not consented
     active: bool = True
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 

@@ -125,6 +125,13 @@ class SyncEvent(BaseModel):
     ev: Number | None = None
     meta: EventMeta = Field(default_factory=EventMeta)
     r: Annotated[StrictStr, Field(max_length=2048)] | None = None
+    consent_scopes: list[Annotated[StrictStr, Field(max_length=64)]] | None = Field(
+        default=None,
+        max_length=16,
+        description="the visitor's consent, e.g. [\"analytics\", \"marketing\"]; absent: consented, unless the "
+        "site requires consent. Without analytics the event is not stored; without marketing it is stored "
+        "without click ids and campaign parameters",
+    )
     eid: UUID | None = Field(default=None, description="client event id: sent again, the event is stored once")
     rt: bool = Field(default=False, description="true when an earlier send of this event (same eid) may have arrived")
 
@@ -154,6 +161,11 @@ class SyncEvent(BaseModel):
         if not isinstance(value, str) or not _MONTH.match(value):
             raise ValueError("must be YYYY-MM-01")
         return value
+
+    @field_validator("consent_scopes")
+    @classmethod
+    def _lower_scopes(cls, scopes: list[str] | None) -> list[str] | None:
+        return None if scopes is None else list(dict.fromkeys(s.strip().lower() for s in scopes if s.strip()))
 
     @property
     def month(self) -> date:
@@ -223,6 +235,7 @@ class EventRecord(BaseModel):
     duration_sec: float | None = None
     meta: dict[str, str] = Field(default_factory=dict)
     meta_dropped: int = 0  # meta keys past the limit, dropped at the edge
+    consent_scopes: list[str] | None = None  # as the tracker sent them; None: it sent none
     client_event_id: UUID | None = None
     resent: bool = False  # the tracker's rt: this may repeat an event already stored
     score: int
@@ -263,6 +276,7 @@ def encode_event_record(
             "duration_sec": meta.duration_sec,
             "meta": meta.extra,
             "meta_dropped": meta.dropped,
+            "consent_scopes": event.consent_scopes,
             "client_event_id": event.eid,
             "resent": event.rt,
             "score": score,

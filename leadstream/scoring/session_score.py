@@ -15,6 +15,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadstream.enrichment.campaign import campaign_from, referrer_host
+from leadstream.enrichment.device import describe
 from leadstream.scoring.event_score import is_valid_click_id
 
 CLICK_ID_KEYS = ("gclid", "wbraid", "gbraid")
@@ -62,6 +64,10 @@ class SessionEvent(Protocol):
     def meta(self) -> Mapping[str, str]: ...
     @property
     def score(self) -> int: ...
+    @property
+    def user_agent(self) -> str | None: ...
+    @property
+    def consent_scopes(self) -> list[str] | None: ...
 
 
 class SessionState(BaseModel):
@@ -81,6 +87,16 @@ class SessionState(BaseModel):
     source: str = "direct"
     medium: str = "(none)"
     duration_sec: float = 0.0
+    # Device and browser of the first event with a user agent; a bot once seen, a bot for good.
+    device_type: str = ""
+    os: str = ""
+    os_version: str = ""
+    browser: str = ""
+    browser_version: str = ""
+    is_bot: bool = False
+    referrer_host: str = ""  # of the landing (the earliest event)
+    campaign: dict[str, str] = Field(default_factory=dict)  # first event that carries any (enrichment.campaign)
+    consent_scopes: list[str] | None = None  # the latest an event carried
 
     @property
     def event_count(self) -> int:
@@ -133,8 +149,10 @@ def apply_event(state: SessionState | None, event: SessionEvent) -> SessionState
     source, medium = _attribution(state, event, click_ids, earliest)
     duration = max(state.duration_sec, (last_seen - first_seen).total_seconds(), event.duration_sec or 0.0)
 
+    update = _enrichment(state, event, earliest, at >= state.last_seen)
     return state.model_copy(
         update={
+            **update,
             "fingerprint": state.fingerprint or event.fingerprint or None,
             "first_seen": first_seen,
             "last_seen": last_seen,
@@ -181,6 +199,32 @@ def status_for(age: timedelta, confidence_score: int) -> CallStatus:
     if age < SUSPICIOUS_AGE or confidence_score < MIN_CONFIDENCE:
         return "suspicious"
     return "intent"
+
+
+def _enrichment(state: SessionState, event: SessionEvent, earliest: bool, latest: bool) -> dict[str, Any]:
+    """Device, bot flag, landing referrer, first-touch campaign and consent: each field is set
+    once (or, for consent, by the latest event), so most events change none of them."""
+    update: dict[str, Any] = {}
+    if event.user_agent and not state.device_type:
+        device = describe(event.user_agent)
+        update.update(
+            device_type=device.device_type,
+            os=device.os,
+            os_version=device.os_version,
+            browser=device.browser,
+            browser_version=device.browser_version,
+        )
+    if event.user_agent and not state.is_bot and describe(event.user_agent).is_bot:
+        update["is_bot"] = True
+    if earliest:
+        update["referrer_host"] = referrer_host(event.referrer)
+    if (not state.campaign or earliest) and ("?" in event.url or "#" in event.url or event.meta):
+        campaign = campaign_from(event.meta, event.url)
+        if campaign and (earliest or not state.campaign):
+            update["campaign"] = campaign
+    if event.consent_scopes is not None and latest:
+        update["consent_scopes"] = event.consent_scopes
+    return update
 
 
 # --- attribution -------------------------------------------------------------------------------

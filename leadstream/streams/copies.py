@@ -30,7 +30,7 @@ DEAD_LETTER_COLUMNS = (
     "value",
     "failed_at",
 )
-SITE_COLUMNS = ("public_id", "name", "origins", "signed", "active", "updated_at")
+SITE_COLUMNS = ("public_id", "name", "origins", "signed", "require_consent", "active", "updated_at")
 COMPANY_COLUMNS = (
     "tenant_id",
     "company_id",
@@ -133,7 +133,8 @@ def site_from(record: ConsumerRecord) -> list[object]:
     except ValidationError as exc:
         raise _poison(exc) from None
     # The signing secret stays in the registry topic; analysts only see whether one is set.
-    return [site.public_id, site.name, site.origins, int(bool(site.signing_secret)), int(site.active), site.updated_at]
+    flags = [int(bool(site.signing_secret)), int(site.require_consent), int(site.active)]
+    return [site.public_id, site.name, site.origins, *flags, site.updated_at]
 
 
 def _json_record(record: ConsumerRecord) -> dict[str, Any]:

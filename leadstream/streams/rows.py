@@ -8,6 +8,8 @@ from __future__ import annotations
 import ipaddress
 from functools import lru_cache
 
+from leadstream.enrichment.campaign import referrer_host
+from leadstream.enrichment.device import describe
 from leadstream.schemas.tracking import EventRecord
 
 EVENT_COLUMNS = (
@@ -32,6 +34,14 @@ EVENT_COLUMNS = (
     "score",
     "ip_prefix",
     "user_agent",
+    "device_type",
+    "os",
+    "os_version",
+    "browser",
+    "browser_version",
+    "is_bot",
+    "referrer_host",
+    "consent_scopes",
 )
 
 
@@ -56,7 +66,10 @@ def ip_prefix(ip: str | None) -> str:
 
 
 def event_row(record: EventRecord) -> list[object]:
+    """The stored event, enriched: device and browser from the user agent, the bot flag, the
+    referrer's host (enrichment happens here, in the sink, never at the edge)."""
     clicks = record.click_ids
+    device = describe(record.user_agent)
     return [
         record.event_id,
         record.received_at,
@@ -79,6 +92,14 @@ def event_row(record: EventRecord) -> list[object]:
         record.score,
         ip_prefix(record.ip),
         record.user_agent or "",
+        device.device_type,
+        device.os,
+        device.os_version,
+        device.browser,
+        device.browser_version,
+        int(device.is_bot),
+        referrer_host(record.referrer),
+        record.consent_scopes or [],
     ]
 
 

@@ -25,6 +25,7 @@ from aiokafka.structs import ConsumerRecord
 from cachetools import LRUCache
 from pydantic import ValidationError
 
+from leadstream.enrichment.campaign import CAMPAIGN_COLUMNS
 from leadstream.schemas.tracking import EventRecord
 from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
@@ -59,6 +60,15 @@ SESSION_COLUMNS = (
     "source",
     "medium",
     "duration_sec",
+    "device_type",
+    "os",
+    "os_version",
+    "browser",
+    "browser_version",
+    "is_bot",
+    "referrer_host",
+    "consent_scopes",
+    *CAMPAIGN_COLUMNS,
     "version",
 )
 
@@ -85,6 +95,15 @@ def session_row(state: SessionState, version: int) -> list[object]:
         state.source,
         state.medium,
         state.duration_sec,
+        state.device_type,
+        state.os,
+        state.os_version,
+        state.browser,
+        state.browser_version,
+        int(state.is_bot),
+        state.referrer_host,
+        state.consent_scopes or [],
+        *(state.campaign.get(column, "") for column in CAMPAIGN_COLUMNS),
         version,
     ]
 
