@@ -32,6 +32,8 @@ os_app = typer.Typer(no_args_is_help=True, help="Sales OS data.")
 app.add_typer(os_app, name="os")
 stats_app = typer.Typer(no_args_is_help=True, help="The materialised daily per-site statistics.")
 app.add_typer(stats_app, name="stats")
+privacy_app = typer.Typer(no_args_is_help=True, help="Erase a visitor's data (docs/privacy.md).")
+app.add_typer(privacy_app, name="privacy")
 console = Console()
 err = Console(stderr=True)
 
@@ -340,3 +342,50 @@ def main() -> None:
         print("fix it in the environment or .env (see the settings table in README.md)", file=sys.stderr)
         raise SystemExit(2) from None
     app()
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    site: Annotated[str, typer.Option(help="the site the visitor was tracked on")],
+    fingerprint: Annotated[str | None, typer.Option(help="the visitor id (meta.fp): all its sessions")] = None,
+    session: Annotated[str | None, typer.Option(help="one session id")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count what would be removed, change nothing")] = False,
+    wait: Annotated[float, typer.Option(help="seconds to wait for the worker to carry it out")] = 120.0,
+) -> None:
+    """Remove a visitor's (or a session's) events, sessions and calls, and keep them out for good."""
+    from leadstream.privacy import requests
+    from leadstream.storage.analyst import QueryError
+
+    if (fingerprint is None) == (session is None):
+        raise _fail("give exactly one of --fingerprint or --session")
+    scope = "fingerprint" if fingerprint is not None else "session"
+    value = str(fingerprint if fingerprint is not None else session).strip()
+    s = get_settings()
+    if dry_run:
+        try:
+            found = requests.counts(s, site, scope, value)
+        except QueryError as exc:
+            raise _fail(f"could not count in the warehouse: {exc}") from None
+        _print_counts(f"dry run: an erasure of this {scope} on {site} would remove", found)
+        return
+
+    request = asyncio.run(requests.publish(s, site, scope, value))
+    console.print(f"erasure {request.request_id} accepted (the worker carries it out and keeps the {scope} out)")
+    with console.status("waiting for the worker to remove the rows..."):
+        try:
+            done = asyncio.run(requests.wait_done(s, request.request_id, wait))
+        except Exception as exc:  # the request stands: the worker carries it out when it runs
+            raise _fail(f"could not read the result ({exc}); it is carried out when the worker runs") from None
+    if done is None:
+        raise _fail(
+            f"not carried out within {wait:.0f}s: is the worker running? It carries the request out when it "
+            f"starts; check with: leadstream query \"SELECT * FROM erasures WHERE request_id = '{request.request_id}'\""
+        )
+    _print_counts("removed", done)
+
+
+def _print_counts(title: str, counts: dict[str, int]) -> None:
+    table = Table(*counts)
+    table.add_row(*(str(n) for n in counts.values()))
+    console.print(title)
+    console.print(table)

@@ -28,6 +28,7 @@ class Topics:
         self.os_companies = f"{prefix}os.companies"
         self.os_signals = f"{prefix}os.signals"
         self.os_runs = f"{prefix}os.runs"
+        self.erasures = f"{prefix}erasures"
         self._prefix = prefix
 
     def os_stage(self, stage: str) -> str:
@@ -136,6 +137,13 @@ class Settings(BaseSettings):
     daily_stats_margin_s: float = Field(
         default=10.0, ge=0, description="a refresh also rereads rows inserted this long before the previous one"
     )
+
+    # --- privacy ----------------------------------------------------------------------------
+    # Days a row is kept, as ClickHouse TTLs the worker sets at start (0: kept for good).
+    retention_days_events: int = Field(default=395, ge=0)
+    retention_days_sessions: int = Field(default=395, ge=0)
+    retention_days_calls: int = Field(default=730, ge=0)
+    retention_days_dead_letters: int = Field(default=30, ge=0)
 
     @model_validator(mode="after")
     def _default_dsn(self) -> Settings:

@@ -12,11 +12,11 @@ from functools import lru_cache
 
 from ua_parser import parse
 
-# Crawlers and fetchers the parser's "Spider" device does not always catch, and automation.
+# Crawlers the parser's "Spider" device does not always catch, and headless browsers. Plain HTTP
+# libraries (curl, python-httpx) are not bots here: servers send events through /api/sync too.
 _BOT = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|mediapartners|facebookexternalhit|embedly|preview|"
-    r"headless|phantomjs|puppeteer|playwright|selenium|webdriver|lighthouse|pagespeed|"
-    r"python-|requests/|curl/|wget/|httpclient|go-http-client|okhttp|java/|libwww|scrapy|axios/|node-fetch",
+    r"bot\b|bot/|crawl|spider|slurp|mediapartners|facebookexternalhit|embedly|preview|scrapy|"
+    r"headless|phantomjs|puppeteer|playwright|selenium|webdriver|lighthouse|pagespeed",
     re.IGNORECASE,
 )
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|(android(?!.*mobile))", re.IGNORECASE)

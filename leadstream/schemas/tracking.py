@@ -128,7 +128,7 @@ class SyncEvent(BaseModel):
     consent_scopes: list[Annotated[StrictStr, Field(max_length=64)]] | None = Field(
         default=None,
         max_length=16,
-        description="the visitor's consent, e.g. [\"analytics\", \"marketing\"]; absent: consented, unless the "
+        description='the visitor\'s consent, e.g. ["analytics", "marketing"]; absent: consented, unless the '
         "site requires consent. Without analytics the event is not stored; without marketing it is stored "
         "without click ids and campaign parameters",
     )

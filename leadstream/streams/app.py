@@ -9,8 +9,11 @@ import faust
 
 from leadstream.broker import core_topics, ensure_topics
 from leadstream.heap import WORKER_GC_THRESHOLDS, settle_heap
+from leadstream.privacy.erasure import ErasureExecutor
+from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
+from leadstream.storage.retention import apply_retention
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams import matcher, sessions
 from leadstream.streams.bulk import BulkProducer
@@ -51,9 +54,13 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     sink = WarehouseSink(warehouse)
     bulk = BulkProducer(settings)  # the scorer's and matcher's batched writes to Kafka
     app.on_before_shutdown.connect(lambda *_, **__: bulk.stop())
-    for spec in copy_specs(settings):
+    forgotten = ForgottenVisitors(settings)  # every processor that stores a visitor's records asks it
+    app.task(forgotten.run)
+    app.task(ErasureExecutor(settings, warehouse, forgotten).run)
+    for spec in copy_specs(settings, forgotten):
         app.task(TableSink(spec, settings, warehouse, sink).run)
-    for keyed in (sessions.SessionScorer(settings, sink, bulk), matcher.CallMatcher(settings, sink, bulk)):
+    scorer = sessions.SessionScorer(settings, sink, bulk, forgotten)
+    for keyed in (scorer, matcher.CallMatcher(settings, sink, bulk, forgotten)):
         app.task(keyed.run)
         app.task(keyed.expiry.run)
     register_os_chain(app, settings, warehouse)
@@ -72,6 +79,7 @@ def prepare(settings: Settings) -> Warehouse:
     applied = warehouse.sync(migrate)
     for m in applied:
         log.info("applied migration %s", m.label)
+    warehouse.sync(lambda client: apply_retention(client, settings))
     return warehouse
 
 

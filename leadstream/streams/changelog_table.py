@@ -79,6 +79,9 @@ class ChangelogTable:
     def keys(self) -> list[str]:
         return list(self._entries)
 
+    def partition_of(self, key: str) -> int:
+        return self._partition[key]
+
     def delete(self, key: str) -> None:
         self._entries.pop(key, None)
         self._partition.pop(key, None)

@@ -3,6 +3,7 @@ record becomes a row (or a dead letter)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import orjson
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
+from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.schemas.os import OSCompany, OSSignal
 from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
@@ -17,7 +19,7 @@ from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.dead_letters import invalid_reason
 from leadstream.streams.rows import EVENT_COLUMNS, event_row
-from leadstream.streams.table_sink import Poison, TableSinkSpec
+from leadstream.streams.table_sink import LeaveOut, Poison, TableSinkSpec
 
 OFFSETS = ("kafka_partition", "kafka_offset")
 DEAD_LETTER_COLUMNS = (
@@ -84,6 +86,7 @@ def event_from(record: ConsumerRecord) -> list[object]:
 
 
 RESENT_LOOKBACK = timedelta(days=8)  # the tracker keeps an unsent event for as long as a week or so
+MIRROR_WAIT_S = 10.0
 
 
 async def events_stored_before(
@@ -111,6 +114,53 @@ async def events_stored_before(
     result = await warehouse.read(sql, {"since": since, "ids": ids})
     stored = {row[0] for row in result.rows}
     return {i for i in resent if rows[i][0] in stored or first_at[rows[i][0]] < i}
+
+
+Visitor = tuple[str, object, str | None]  # site, session id, fingerprint
+_EVENT_SITE, _EVENT_SESSION, _EVENT_FP = (EVENT_COLUMNS.index(c) for c in ("site_id", "session_id", "fingerprint"))
+_DEAD_VALUE = DEAD_LETTER_COLUMNS.index("value")
+
+
+async def forgotten_positions(
+    forgotten: ForgottenVisitors | None, rows: list[list[object]], visitor: Callable[[list[object]], Visitor]
+) -> set[int]:
+    """The rows of visitors erased before (waiting, at start, for the list of them to be read)."""
+    if forgotten is None:
+        return set()
+    if not forgotten.loaded:
+        await forgotten.wait_loaded(MIRROR_WAIT_S)
+    if not forgotten.subjects:
+        return set()
+    return {i for i, row in enumerate(rows) if forgotten.forgets(*visitor(row))}
+
+
+def _event_visitor(row: list[object]) -> Visitor:
+    return str(row[_EVENT_SITE]), row[_EVENT_SESSION], str(row[_EVENT_FP]) or None
+
+
+def _dead_letter_visitor(row: list[object]) -> Visitor:
+    try:
+        value = orjson.loads(str(row[_DEAD_VALUE]))
+    except orjson.JSONDecodeError:
+        return "", None, None
+    if not isinstance(value, dict):
+        return "", None, None
+    return str(value.get("site_id") or ""), value.get("session_id"), value.get("fingerprint")
+
+
+def events_leave_out(forgotten: ForgottenVisitors | None) -> LeaveOut:
+    async def leave_out(warehouse: Warehouse, records: list[ConsumerRecord], rows: list[list[object]]) -> set[int]:
+        gone = await forgotten_positions(forgotten, rows, _event_visitor)
+        return gone | await events_stored_before(warehouse, records, rows)
+
+    return leave_out
+
+
+def dead_letters_leave_out(forgotten: ForgottenVisitors | None) -> LeaveOut:
+    async def leave_out(_: Warehouse, __: list[ConsumerRecord], rows: list[list[object]]) -> set[int]:
+        return await forgotten_positions(forgotten, rows, _dead_letter_visitor)
+
+    return leave_out
 
 
 def dead_letter_from(record: ConsumerRecord) -> list[object]:
@@ -214,12 +264,14 @@ def run_from(record: ConsumerRecord) -> list[object]:
     ]
 
 
-def copy_specs(settings: Settings) -> list[TableSinkSpec]:
+def copy_specs(settings: Settings, forgotten: ForgottenVisitors | None = None) -> list[TableSinkSpec]:
     t = settings.topics
+    events = events_leave_out(forgotten)
+    dead = dead_letters_leave_out(forgotten)
     return [
-        TableSinkSpec("events", t.events, "events", (*EVENT_COLUMNS, *OFFSETS), event_from, events_stored_before),
+        TableSinkSpec("events", t.events, "events", (*EVENT_COLUMNS, *OFFSETS), event_from, events),
         TableSinkSpec(
-            "dead-letters", t.dead_letters, "dead_letters", (*DEAD_LETTER_COLUMNS, *OFFSETS), dead_letter_from
+            "dead-letters", t.dead_letters, "dead_letters", (*DEAD_LETTER_COLUMNS, *OFFSETS), dead_letter_from, dead
         ),
         TableSinkSpec("sites", t.sites, "sites", (*SITE_COLUMNS, *OFFSETS), site_from),
         TableSinkSpec("os-companies", t.os_companies, "os_companies", (*COMPANY_COLUMNS, *OFFSETS), company_from),

@@ -29,6 +29,7 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from leadstream.broker import new_producer
+from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
 from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
@@ -41,7 +42,7 @@ from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.group import PartitionOwner, group_consumer, poll_batch, supervise
 from leadstream.streams.rows import ip_prefix
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import write_changelog
+from leadstream.streams.tables import drop_entries, write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def latest_seen(entry: list[dict[str, Any]]) -> datetime | None:
 
 # How long a poll gathers records: the longest a call waits before it is looked at.
 POLL_S = 0.1
+MIRROR_WAIT_S = 10.0
 
 
 class _Stored:
@@ -140,10 +142,14 @@ class CallMatcher:
     """The matcher on a plain consumer group of its own, over the session updates and the calls.
     Batches, grace-period settling and rebalances take turns (one lock)."""
 
-    def __init__(self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer) -> None:
+    def __init__(
+        self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer, forgotten: ForgottenVisitors | None = None
+    ) -> None:
         self._settings = settings
         self._sink = sink
         self._bulk = bulk
+        self._forgotten = forgotten
+        self._purged = -1  # the forgotten-visitors version the table was last purged at
         self._updates = settings.topics.session_updates
         self.table = ChangelogTable.for_worker("fingerprint_sessions", changelog_topic(settings), settings)
         self._redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
@@ -178,6 +184,7 @@ class CallMatcher:
                 records = await poll_batch(consumer, s.sink_batch_rows, POLL_S)
                 owner.check()
                 async with self._lock:
+                    await self.purge_forgotten()
                     owned = set(consumer.assignment())
                     await self.handle([r for r in records if (r.topic, r.partition) in owned], dlq)
                     await self.settle()
@@ -201,7 +208,8 @@ class CallMatcher:
             self._read[source] = msg.offset + 1
             try:
                 if msg.topic == self._updates:
-                    changed.add(self._remember(msg.key, msg.value, msg.partition))
+                    if name := self._remember(msg.key, msg.value, msg.partition):
+                        changed.add(name)
                 else:
                     call = CallRecord.model_validate_json(msg.value or b"")
                     self._pending.append(Pending(source, msg.offset, call, time.monotonic() + grace))
@@ -211,9 +219,9 @@ class CallMatcher:
             await dead_letter(dlq, self._settings.topics.dead_letters, "call-matcher", dead)
         await write_changelog(self.table, self._bulk, changed)  # both before these offsets commit
 
-    def _remember(self, key: bytes | None, value: bytes | None, partition: int) -> str:
-        """Put a session update into the table; return the key changed (its changelog goes later).
-        Raises ValueError for an update that cannot be used.
+    def _remember(self, key: bytes | None, value: bytes | None, partition: int) -> str | None:
+        """Put a session update into the table; return the key changed (its changelog goes later),
+        None for a forgotten visitor's. Raises ValueError for an update that cannot be used.
 
         Entries stay the updates' JSON dicts: merging needs only each session's id and last
         activity, and decoding every session of the key into a model at every update cost more
@@ -222,6 +230,8 @@ class CallMatcher:
             raise ValueError("session update without a key")
         update = orjson.loads(value or b"")
         summary = SessionSummary.model_validate(update)  # what matching reads is there and well-typed
+        if self._forgets(summary.site_id, summary.session_id, summary.fingerprint):
+            return None
         update["last_seen"] = summary.last_seen.isoformat()  # as _Stored reads it back
         name = key.decode()
         recent = [_Stored(entry) for entry in self.table.get(name) or []]
@@ -253,7 +263,8 @@ class CallMatcher:
         if not done:
             return
         token = "calls:" + ",".join(sorted(str(p.call.call_id) for p, _, _ in done))
-        await self._sink.write("calls", CALL_COLUMNS, [row for _, _, row in done], token)
+        rows = [row for p, _, row in done if not self._forgets(p.call.site_id, None, p.call.fingerprint)]
+        await self._sink.write("calls", CALL_COLUMNS, rows, token)
         self._pending = waiting
         prefix = self._settings.topic_prefix
         for p, answer, _ in done:
@@ -286,6 +297,34 @@ class CallMatcher:
     async def assigned(self, partitions: set[int]) -> None:
         async with self._lock:
             await self.table.recover(partitions)
+            self._purged = -1  # what was recovered may hold forgotten visitors
+
+    def _forgets(self, site_id: str, session_id: str | None, fingerprint: str | None) -> bool:
+        return self._forgotten is not None and self._forgotten.forgets(site_id, session_id, fingerprint)
+
+    async def purge_forgotten(self) -> None:
+        """Drop the sessions (and whole keys) of visitors erased since the last purge."""
+        forgotten = self._forgotten
+        if forgotten is None:
+            return
+        if not forgotten.loaded:  # never match before knowing who is forgotten
+            await forgotten.wait_loaded(MIRROR_WAIT_S)
+        version = forgotten.version
+        if version == self._purged:
+            return
+        gone, changed = [], []
+        for key in self.table:  # a copy of the keys
+            site_id, _, fingerprint = key.partition(":")
+            sessions = self.table.get(key) or []
+            kept = [s for s in sessions if not forgotten.forgets(site_id, s.get("session_id"), fingerprint)]
+            if not kept:
+                gone.append(key)
+            elif len(kept) < len(sessions):
+                self.table.put(key, kept, self.table.partition_of(key))
+                changed.append(key)
+        await write_changelog(self.table, self._bulk, changed)
+        await drop_entries(self.table, self._bulk, gone)
+        self._purged = version
 
     async def revoked(self, partitions: set[int]) -> None:
         async with self._lock:  # after the batch in hand is answered and committed

@@ -26,6 +26,7 @@ from cachetools import LRUCache
 from pydantic import ValidationError
 
 from leadstream.enrichment.campaign import CAMPAIGN_COLUMNS
+from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.schemas.tracking import EventRecord
 from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
@@ -36,7 +37,7 @@ from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.group import PartitionOwner, group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import write_changelog
+from leadstream.streams.tables import drop_entries, write_changelog
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ def session_row(state: SessionState, version: int) -> list[object]:
 
 
 MAX_CLIENT_IDS = 256  # a session remembers this many of its latest tracker event ids
+MIRROR_WAIT_S = 10.0
 
 
 @dataclass
@@ -203,10 +205,14 @@ class SessionScorer:
     table recovered from the changelog for the partitions the group gives it. Batches and
     rebalances take turns (one lock), so a partition is never taken away mid-batch."""
 
-    def __init__(self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer) -> None:
+    def __init__(
+        self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer, forgotten: ForgottenVisitors | None = None
+    ) -> None:
         self._settings = settings
         self._sink = sink
         self._bulk = bulk
+        self._forgotten = forgotten
+        self._purged = -1  # the forgotten-visitors version the table was last purged at
         self.table = ChangelogTable.for_worker("sessions", changelog_topic(settings), settings)
         self._decoded = DecodedSessions(settings.session_cache_size)
         self._lock = asyncio.Lock()
@@ -231,6 +237,7 @@ class SessionScorer:
                 if not records:
                     continue
                 async with self._lock:
+                    await self.purge_forgotten()
                     owned = {tp.partition for tp in consumer.assignment()}
                     records = [r for r in records if r.partition in owned]  # fetched before a rebalance
                     if records:
@@ -247,7 +254,7 @@ class SessionScorer:
         work: dict[str, Working] = {}
         partition_of: dict[str, int] = {}
         spans: dict[int, tuple[int, int]] = {}
-        table, decoded = self.table, self._decoded
+        table, decoded, forgotten = self.table, self._decoded, self._forgotten
         for msg in records:
             lo, hi = spans.get(msg.partition, (msg.offset, msg.offset))
             spans[msg.partition] = (min(lo, msg.offset), max(hi, msg.offset))
@@ -255,6 +262,8 @@ class SessionScorer:
                 record = EventRecord.model_validate_json(msg.value)
             except ValidationError:
                 continue  # the events sink dead-letters malformed records
+            if forgotten is not None and forgotten.forgets(record.site_id, record.session_id, record.fingerprint):
+                continue
             sid = str(record.session_id)
             working = work.get(sid)
             if working is None:
@@ -284,6 +293,25 @@ class SessionScorer:
     async def assigned(self, partitions: set[int]) -> None:
         async with self._lock:
             await self.table.recover(partitions)
+            self._purged = -1  # what was recovered may hold forgotten visitors
+
+    async def purge_forgotten(self) -> None:
+        """Drop the sessions of visitors erased since the last purge (tombstoned in the changelog)."""
+        forgotten = self._forgotten
+        if forgotten is None:
+            return
+        if not forgotten.loaded:  # never score a record before knowing who is forgotten
+            await forgotten.wait_loaded(MIRROR_WAIT_S)
+        version = forgotten.version
+        if version == self._purged:
+            return
+        gone = []
+        for key in self.table:  # a copy of the keys
+            state = (self.table.get(key) or {}).get("state")
+            if state and forgotten.forgets(state["site_id"], state["session_id"], state.get("fingerprint")):
+                gone.append(key)
+        await drop_entries(self.table, self._bulk, gone)
+        self._purged = version
 
     async def revoked(self, partitions: set[int]) -> None:
         async with self._lock:  # after the batch in hand is written and committed

@@ -8,8 +8,8 @@ more per record than the copy itself, so these sinks use a plain consumer group:
    already holds for that partition (read from the table when the partition is assigned,
    kept up to date after each insert), so re-delivery after a crash or rebalance inserts
    nothing twice, and materialised views on the table count each record once;
-3. leave out the rows the spec says the table already holds under another offset (a tracker's
-   re-sent events, ``already_stored``);
+3. leave out the rows the spec says must not go in (``leave_out``: a tracker's re-sent events
+   stored already, a forgotten visitor's records);
 4. insert the rest as one block (dedup token = topic/partition/offset ranges, so a retried
    insert whose first attempt landed is dropped by ClickHouse);
 5. records that cannot be converted go to the dead-letter topic with the reason and their
@@ -51,8 +51,8 @@ class Poison(Exception):
 
 
 Convert = Callable[[ConsumerRecord], list[object]]
-# (records, their rows) -> positions of the rows the table already holds: they are not inserted.
-AlreadyStored = Callable[[Warehouse, list[ConsumerRecord], list[list[object]]], Awaitable[set[int]]]
+# (records, their rows) -> positions of the rows that are not to be inserted.
+LeaveOut = Callable[[Warehouse, list[ConsumerRecord], list[list[object]]], Awaitable[set[int]]]
 T = TypeVar("T")
 
 
@@ -63,7 +63,7 @@ class TableSinkSpec:
     table: str
     columns: Sequence[str]  # must end with kafka_partition, kafka_offset
     convert: Convert  # record -> row (without the two offset columns); raises Poison
-    already_stored: AlreadyStored | None = None
+    leave_out: LeaveOut | None = None
 
 
 class TableSink:
@@ -117,9 +117,9 @@ class TableSink:
                 sources.append(record)
             except Poison as exc:
                 dead.append((record, exc.reason))
-        if rows and (check := self.spec.already_stored) is not None:
-            stored = await retrying(lambda: check(self._warehouse, sources, rows))
-            rows = [row for i, row in enumerate(rows) if i not in stored]
+        if rows and (check := self.spec.leave_out) is not None:
+            left_out = await retrying(lambda: check(self._warehouse, sources, rows))
+            rows = [row for i, row in enumerate(rows) if i not in left_out]
         if dead:
             await self._dead_letter(dlq, dead)
         if rows:

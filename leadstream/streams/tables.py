@@ -46,3 +46,11 @@ async def send_changelog(state: KeyedState, bulk: BulkProducer, entries: Iterabl
     if not records:
         return
     state.changelogged(entries, await bulk.send(state.changelog, records))
+
+
+async def drop_entries(state: KeyedState, bulk: BulkProducer, keys: Iterable[str]) -> None:
+    """Tombstone ``keys`` in the changelog (acknowledged), then remove their entries."""
+    keys = list(keys)
+    await send_changelog(state, bulk, [(key, None) for key in keys])
+    for key in keys:
+        state.delete(key)

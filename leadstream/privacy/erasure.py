@@ -1,0 +1,100 @@
+"""Carrying out erasures in the warehouse (the worker does: it owns ClickHouse).
+
+A request names the visitor by its hash only, so rows are matched by hashing their own columns
+in SQL the way ``schemas.privacy.subject`` does. Rows are removed with lightweight DELETEs, and
+the request is recorded in ``erasures`` with how many rows went (no personal data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from leadstream.privacy.forgotten import ForgottenVisitors
+from leadstream.schemas.privacy import ErasureRequest, Scope
+from leadstream.settings import Settings
+from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.table_sink import retrying
+
+log = logging.getLogger(__name__)
+
+# table -> (site expression, {scope: value expression}, the view that counts each row once)
+_SOURCES: dict[str, tuple[str, dict[Scope, str], str]] = {
+    "events": ("site_id", {"fingerprint": "fingerprint", "session": "toString(session_id)"}, "events_all_v"),
+    "sessions": ("site_id", {"fingerprint": "fingerprint", "session": "toString(session_id)"}, "sessions_all_v"),
+    "calls": ("site_id", {"fingerprint": "fingerprint", "session": "ifNull(toString(session_id), '')"}, "calls_v"),
+    # dead letters keep the raw record: its JSON names the site and the visitor
+    "dead_letters": (
+        "JSONExtractString(value, 'site_id')",
+        {"fingerprint": "JSONExtractString(value, 'fingerprint')", "session": "JSONExtractString(value, 'session_id')"},
+        "dead_letters",
+    ),
+}
+ERASED_TABLES = tuple(_SOURCES)
+
+
+def matching(table: str, scope: Scope) -> str:
+    """SQL condition for a table's rows of the subject ``{site:String}`` / ``{subject:String}``."""
+    site, values, _ = _SOURCES[table]
+    return (
+        f"{site} = {{site:String}} AND "
+        f"lower(hex(SHA256(concat({site}, ':{scope}:', {values[scope]})))) = {{subject:String}}"
+    )
+
+
+def count_sql(table: str, scope: Scope) -> str:
+    return f"SELECT count() FROM {_SOURCES[table][2]} WHERE {matching(table, scope)}"
+
+
+def delete_sql(table: str, scope: Scope) -> str:
+    return f"DELETE FROM {table} WHERE {matching(table, scope)}"
+
+
+class ErasureExecutor:
+    """Carries out each erasure request once; ``settle_s`` lets the sinks' batches converted
+    before the request was known land first, so the DELETE takes them too."""
+
+    def __init__(self, settings: Settings, warehouse: Warehouse, forgotten: ForgottenVisitors) -> None:
+        self._warehouse = warehouse
+        self._forgotten = forgotten
+        self._settle_s = max(2.0, 3 * settings.sink_flush_s)
+
+    async def run(self) -> None:
+        while True:
+            request = await self._forgotten.requests.get()
+            try:
+                await retrying(lambda r=request: self.execute(r))  # type: ignore[misc]
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("erasure %s failed", request.request_id)
+
+    async def execute(self, request: ErasureRequest) -> dict[str, int] | None:
+        """Remove the subject's rows and record the request; None if it was carried out before."""
+        done = await self._warehouse.read(
+            "SELECT count() FROM erasures WHERE request_id = {id:UUID}", {"id": request.request_id}
+        )
+        if done.rows[0][0]:
+            return None
+        await asyncio.sleep(self._settle_s)
+        params = {"site": request.site_id, "subject": request.subject}
+        counts: dict[str, int] = {}
+        for table in ERASED_TABLES:
+            sql = count_sql(table, request.scope)
+            counts[table] = int((await self._warehouse.read(sql, params)).rows[0][0])
+            if counts[table]:
+                delete = delete_sql(table, request.scope)
+                await self._warehouse.call(lambda c, d=delete: c.command(d, parameters=params))  # type: ignore[misc]
+        row = [
+            request.request_id,
+            request.requested_at,
+            datetime.now(UTC),
+            request.site_id,
+            request.scope,
+            *(counts[t] for t in ERASED_TABLES),
+        ]
+        columns = ["request_id", "requested_at", "completed_at", "site_id", "scope", *ERASED_TABLES]
+        await self._warehouse.call(lambda c: c.insert("erasures", [row], column_names=columns))
+        log.info("erasure %s (%s, %s): %s", request.request_id, request.site_id, request.scope, counts)
+        return counts
