@@ -19,7 +19,7 @@
  * Everything is stored under one localStorage key, 'leadstream': {visitor, session, outbox, consent},
  * its records with one-letter keys to keep the script small:
  *   session  {i: id, m: start month, s: start ms, l: last activity ms, p: landing params}
- *   outbox   [{i: id, k: path under /api/, b: body, n: 1 once sent, t: last send ms}]
+ *   outbox   [{i: id, b: body, k: 1 for a call (else an event), n: 1 once sent, t: last send ms}]
  */
 ((win, doc, nav) => {
   try {
@@ -37,10 +37,10 @@
     const script = doc.currentScript; // a classic script (not a module): its own tag
     const options = script.dataset; // data-site, data-endpoint, data-consent, data-respect-dnt, data-debug
     const site = options.site;
-    const log = (...args) => options.debug != null && console.debug(...args);
+    const log = (...args) => 'debug' in options && console.debug(...args);
     const guard = (fn) => (...args) => {
       try {
-        return fn(...args);
+        fn(...args);
       } catch (e) {
         log(e);
       }
@@ -48,7 +48,9 @@
     const on = (target, type, fn, capture) => target.addEventListener(type, guard(fn), capture);
     const endpoint = (options.endpoint || script.src.replace(/\/t\.js.*/, '')).replace(/\/?$/, '/api/');
     const consentRequired = options.consent == 'required';
-    const off = !site || (options.respectDnt != null && ((nav.doNotTrack || win.doNotTrack) == 1 || nav.globalPrivacyControl));
+    // Given through the API (data-consent="required"), consent is declared to the edge with each event.
+    const consent_scopes = consentRequired ? ['analytics', 'marketing'] : undefined;
+    const off = !site || ('respectDnt' in options && ((nav.doNotTrack || win.doNotTrack) == 1 || nav.globalPrivacyControl));
 
     const store = localStorage; // throws where refused: the tracker stays off
     const stored = () => JSON.parse(store.leadstream || '{}');
@@ -60,12 +62,11 @@
       return value;
     };
     const consent = get('consent'); // 1 given, 0 refused, undefined: not asked
-    let allowed = consent || (!consentRequired && consent !== 0);
+    let allowed = consent || (!consentRequired && consent != 0);
 
     // A random UUID v4 in any context (crypto.randomUUID needs https): the template's 0 1 8 become random hex.
     const uuid = () =>
       ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (c) => (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
-    const href = () => location.href.slice(0, 4096);
 
     // Click ids and utm_* of the landing URL ride along for the rest of the session.
     const landing = {};
@@ -85,8 +86,8 @@
 
     const outbox = (items) => (items ? put('outbox', items.slice(-OUTBOX_MAX)) : get('outbox') || []);
 
-    const enqueue = (path, id, body) => {
-      outbox([...outbox(), { k: path, i: id, b: body }]);
+    const enqueue = (id, body, call) => {
+      outbox([...outbox(), { i: id, b: body, k: call }]);
       schedule();
     };
 
@@ -96,10 +97,10 @@
       const eid = uuid();
       // Undefined fields are left out of the JSON; ev null (no value) is valid. The referrer
       // goes on the view that starts a session.
-      const r = (s.l == s.s && ea == 'view' && doc.referrer.slice(0, 2048)) || undefined;
-      const event = { s: site, u: href(), sid: s.i, sm: s.m, ec, ea, eid, el: label?.slice(0, 512), ev: +value, r };
+      const r = (s.l == s.s && ea == 'view' && doc.referrer) || undefined; // an origin, mostly: within 2048
+      const event = { s: site, u: location.href, sid: s.i, sm: s.m, ec, ea, eid, el: label?.toString().slice(0, 512), ev: +value, r, consent_scopes };
       event.meta = { fp: visitor(), ...s.p, ...meta };
-      enqueue('sync', eid, event);
+      enqueue(eid, event);
       log(event);
     };
 
@@ -131,13 +132,13 @@
       const now = Date.now();
       const items = outbox();
       const free = items.filter((x) => unloading || !(now - x.t < LEASE_MS));
-      const events = free.filter((x) => x.k == 'sync');
-      const requests = free.filter((x) => x.k != 'sync').map((x) => [x]);
+      const events = free.filter((x) => !x.k);
+      const requests = free.filter((x) => x.k).map((x) => [x]);
       for (let i = 0; i < events.length; i += BATCH) requests.push(events.slice(i, i + BATCH));
       for (const sent of requests) {
-        const path = sent[0].k;
-        const url = endpoint + path;
-        const body = JSON.stringify(path == 'sync' ? { events: sent.map((x) => (x.n ? { ...x.b, rt: 1 } : x.b)) } : sent[0].b);
+        const call = sent[0].k;
+        const url = endpoint + (call ? 'call-event' : 'sync');
+        const body = JSON.stringify(call ? sent[0].b : { events: sent.map((x) => (x.n ? { ...x.b, rt: 1 } : x.b)) });
         const post = (keepalive) => fetch(url, { method: 'POST', body, keepalive });
         const ids = sent.map((x) => ((x.t = now), (x.n = 1), x.i));
         unloading ? nav.sendBeacon(url, body) || post(1) : post().then((r) => answered(ids, r.status, r.headers.get('retry-after')), () => answered(ids, 0));
@@ -169,8 +170,8 @@
     const callLink = (target) => {
       const a = target.closest?.('a[href]');
       // a.href is normalised (lower-case scheme and host); the number goes as the link has it.
-      const kind = a && (/^tel:/.test(a.href) ? 'phone' : /^(whatsapp:|https?:\/\/(wa\.me|api\.whatsapp\.com)\/)/.test(a.href) && 'whatsapp');
-      return kind && [kind, a.getAttribute('href')];
+      const link = a && /^(tel:)|^(whatsapp:|https?:\/\/(wa\.me|api\.whatsapp\.com)\/)/.exec(a.href);
+      return link && [link[1] ? 'phone' : 'whatsapp', a.getAttribute('href')];
     };
 
     let started;
@@ -186,7 +187,7 @@
       on(win, 'scroll', () => {
         const seen = ((scrollY + innerHeight) / doc.documentElement.scrollHeight) * 100;
         // The mark is the label too: the worker counts one of two same-label events within 5 s.
-        for (const mark of [50, 90]) seen >= mark && once(mark, 'scroll_depth', mark + '%', mark);
+        for (const mark of [50, 90]) seen >= mark && once(mark, 'scroll_depth', mark, mark);
       });
       on(doc, 'mouseover', (e) => {
         const [, number] = callLink(e.target) || [];
@@ -200,8 +201,8 @@
           if (!kind) return;
           track('conversion', kind == 'phone' ? 'phone_call' : 'whatsapp', number);
           // The session's landing params go along: the call keeps its click ids, ignores the rest.
-          const call = { ...session().p, site_id: site, phone_number: number.slice(0, 256), fingerprint: visitor(), event_id: uuid(), action: kind, url: href() };
-          allowed && enqueue('call-event', call.event_id, call);
+          const call = { ...session().p, site_id: site, phone_number: number.slice(0, 256), fingerprint: visitor(), event_id: uuid(), action: kind, url: location.href };
+          allowed && enqueue(call.event_id, call, 1);
         },
         true,
       );
@@ -224,7 +225,7 @@
         const meta = {};
         for (const key in props.meta) meta[key.slice(0, 64)] = String(props.meta[key]).slice(0, 512);
         const category = /^(conversion|acquisition|system)$/.test(props.category) ? props.category : 'interaction';
-        track(category, String(action).slice(0, 64), props.label && String(props.label), props.value, meta);
+        track(category, String(action).slice(0, 64), props.label, props.value, meta);
       }
     });
 

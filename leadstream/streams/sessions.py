@@ -234,10 +234,10 @@ class SessionScorer:
             while True:
                 records = await poll_batch(consumer, s.sink_batch_rows, s.sink_flush_s)
                 owner.check()
-                if not records:
-                    continue
                 async with self._lock:
-                    await self.purge_forgotten()
+                    await self.purge_forgotten()  # every turn: an erasure is carried out without new traffic
+                    if not records:
+                        continue
                     owned = {tp.partition for tp in consumer.assignment()}
                     records = [r for r in records if r.partition in owned]  # fetched before a rebalance
                     if records:

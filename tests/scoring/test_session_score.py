@@ -475,3 +475,40 @@ def test_counted_mark_keeps_the_later_time() -> None:
     assert counted_mark(None, aged(3)) == aged(3)
     assert counted_mark(aged(10), aged(3)) == aged(10)
     assert counted_mark(aged(3), aged(10)) == aged(10)
+
+
+# --- enrichment on the session ------------------------------------------------------------------
+
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
+LANDING = "https://shop.example/l?utm_source=google&utm_medium=cpc&utm_campaign=spring&adgroup=leaks&matchtype=p"
+
+
+def test_device_referrer_and_campaign_come_from_the_first_events() -> None:
+    state = fold(
+        event(0, url=LANDING, user_agent=IPHONE, referrer="https://www.google.com/", consent_scopes=["analytics"]),
+        event(5, url="https://shop.example/l?utm_campaign=other", user_agent="curl/8", referrer="https://x.example/"),
+        event(9, consent_scopes=["analytics", "marketing"]),
+    )
+    assert (state.device_type, state.os, state.browser, state.is_bot) == ("mobile", "iOS", "Safari", False)
+    assert state.referrer_host == "google.com"
+    assert state.campaign == {
+        "utm_source": "google",
+        "utm_medium": "cpc",
+        "utm_campaign": "spring",
+        "utm_adgroup": "leaks",
+        "matchtype": "p",
+    }
+    assert state.consent_scopes == ["analytics", "marketing"]  # the latest
+
+
+def test_a_session_seen_with_a_bot_agent_is_a_bot() -> None:
+    state = fold(event(0, user_agent=IPHONE), event(3, user_agent="Mozilla/5.0 (compatible; Googlebot/2.1)"))
+    assert state.is_bot and state.device_type == "mobile"
+
+
+def test_an_earlier_event_arriving_late_takes_over_first_touch() -> None:
+    state = fold(event(10, url="https://shop.example/b?utm_campaign=late"), event(0, url=LANDING))
+    assert state.campaign["utm_campaign"] == "spring"

@@ -84,13 +84,15 @@ async def test_one_tag_fills_events_sessions_and_calls(live: Live, browser: Chro
 
     calls = await eventually(
         lambda: (
-            rows := live.query(
-                f"SELECT phone_number, phone_raw, status, toString(session_id) AS session, gclid "
-                f"FROM calls_v WHERE fingerprint = '{fp}' ORDER BY phone_number"
+            (
+                rows := live.query(
+                    f"SELECT phone_number, phone_raw, status, toString(session_id) AS session, gclid "
+                    f"FROM calls_v WHERE fingerprint = '{fp}' ORDER BY phone_number"
+                )
             )
+            and len(rows) == 2
+            and rows
         )
-        and len(rows) == 2
-        and rows
     )
     assert calls == [
         {"phone_number": "+971501234567", "phone_raw": "tel:+971 50 123 4567", "status": "matched",
@@ -139,6 +141,8 @@ async def test_consent_required_sends_and_stores_nothing_before_consent(live: Li
     sid = state["session"]["i"]
     got = await eventually(lambda: (a := actions(live, sid))[("phone_call", None)] and a)
     assert +got == Counter({("view", None): 1, ("phone_call", None): 1})  # nothing from before the consent
+    scopes = live.query(f"SELECT DISTINCT consent_scopes FROM events_v WHERE session_id = '{sid}'")
+    assert scopes == [{"consent_scopes": ["analytics", "marketing"]}]  # declared to the edge once given
 
     await page.eval("leadstream('consent', false)")  # withdrawn: everything stored is forgotten
     assert await page.eval("JSON.parse(localStorage.leadstream || '{}')") == {}
