@@ -37,8 +37,14 @@ def _marketing_key(key: str) -> bool:
 
 
 def _without_marketing_params(url: str) -> str:
+    """The URL without marketing parameters, in its query and in a hash route's (``#/p?utm_...``)."""
     parts = urlsplit(url)
-    if not parts.query:
+    route, mark, route_query = parts.fragment.partition("?")
+    if not parts.query and not route_query:
         return url
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _marketing_key(k)]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+    fragment = route + mark + _kept(route_query) if route_query else parts.fragment
+    return urlunsplit(parts._replace(query=_kept(parts.query), fragment=fragment))
+
+
+def _kept(query: str) -> str:
+    return urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _marketing_key(k)])

@@ -30,6 +30,14 @@ def test_without_marketing_strips_click_ids_and_campaign_parameters() -> None:
     assert event.consent_scopes == ["analytics"]
 
 
+def test_without_marketing_strips_a_hash_routes_campaign_too() -> None:
+    url = "https://shop.example/#/offer?utm_source=ads&gclid=x&step=2"
+    [event], _ = parse_sync_payload(sync_event(u=url, consent_scopes=["analytics"]))
+    assert without_marketing(event).u == "https://shop.example/#/offer?step=2"
+    [plain], _ = parse_sync_payload(sync_event(u="https://shop.example/#top", consent_scopes=["analytics"]))
+    assert without_marketing(plain).u == "https://shop.example/#top"
+
+
 def test_scopes_are_lower_cased() -> None:
     [event], _ = parse_sync_payload(sync_event(consent_scopes=[" Analytics ", "MARKETING", "analytics"]))
     assert event.consent_scopes == ["analytics", "marketing"]

@@ -55,9 +55,11 @@ def eventually(settings: Settings, sql: str, predicate: object, timeout_s: float
     raise AssertionError(f"condition not met; last rows: {rows}")
 
 
-def track(http: httpx.Client, site: str, sid: str, fp: str, **kw: object) -> None:
+def track(
+    http: httpx.Client, site: str, sid: str, fp: str, headers: dict[str, str] | None = None, **kw: object
+) -> None:
     body = {"s": site, "u": "https://shop.example/", "sid": sid, "meta": {"fp": fp, **kw.pop("meta", {})}, **kw}
-    assert http.post("/api/sync", json=body).status_code == 200
+    assert http.post("/api/sync", json=body, headers=headers).status_code == 200
 
 
 def call(http: httpx.Client, site: str, fp: str) -> httpx.Response:
@@ -242,11 +244,20 @@ def test_daily_site_stats(running: tuple[Settings, httpx.Client]) -> None:
     assert materialised == exact
 
 
-def test_the_analysts_first_ten_queries_run_on_real_data(running: tuple[Settings, httpx.Client]) -> None:
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
+AD_LANDING = (
+    "https://shop.example/?utm_source=google&utm_medium=cpc&utm_campaign=winter&adgroup=boots&matchtype=e&network=g"
+)
 
+
+def test_the_analysts_queries_run_on_real_data(running: tuple[Settings, httpx.Client]) -> None:
     settings, http = running
     sid, fp = str(uuid.uuid4()), f"fp-{uuid.uuid4().hex[:8]}"
-    track(http, "site-a", sid, fp, ec="conversion", ea="form_submit", meta={"gclid": GCLID, "utm_source": "ads"})
+    track(http, "site-a", sid, fp, u=AD_LANDING, headers={"user-agent": IPHONE}, meta={"gclid": GCLID})
+    track(http, "site-a", sid, fp, ec="conversion", ea="form_submit", headers={"user-agent": IPHONE})
     eventually(settings, f"SELECT 1 FROM sessions_v WHERE session_id = '{sid}'", bool)
     assert call(http, "site-a", fp).json()["status"] == "matched"
     eventually(settings, "SELECT count() AS n FROM calls_v WHERE site_id = 'site-a'", lambda r: r[0]["n"] > 0)
@@ -254,7 +265,7 @@ def test_the_analysts_first_ten_queries_run_on_real_data(running: tuple[Settings
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "analysts.md").read_text()
     queries = re.findall(r"```sql\n(.*?)```", doc, re.S)
-    assert len(queries) == 10
+    assert len(queries) == 12
     for sql in queries:
         rows = query(settings, sql.replace("'demo'", "'site-a'"))
         assert rows, f"no rows for:\n{sql}"
