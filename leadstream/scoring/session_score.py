@@ -8,12 +8,11 @@ is a minimum, last_seen a maximum, first-touch attribution comes from the earlie
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from leadstream.enrichment.campaign import campaign_from, referrer_host
 from leadstream.enrichment.device import describe
@@ -70,20 +69,21 @@ class SessionEvent(Protocol):
     def consent_scopes(self) -> list[str] | None: ...
 
 
-class SessionState(BaseModel):
-    """Immutable per-session state. Never mutate the dict fields: ``apply_event`` returns a new state."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
+@dataclass(slots=True, eq=True)
+class SessionState:
+    """Per-session state as plain data: ``apply_event`` updates it in place (a pydantic model
+    copied per event was a third of the scorer's work). ``to_dict`` copies, so a table entry
+    never changes under a state that goes on."""
 
     site_id: str
     session_id: str
-    fingerprint: str | None = None
     first_seen: datetime
     last_seen: datetime
-    counts: dict[str, int] = Field(default_factory=dict)  # per category; heartbeats not counted
+    fingerprint: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # per category; heartbeats not counted
     heartbeats: int = 0
     highest_event_score: int = 0
-    click_ids: dict[str, str] = Field(default_factory=dict)
+    click_ids: dict[str, str] = field(default_factory=dict)
     source: str = "direct"
     medium: str = "(none)"
     duration_sec: float = 0.0
@@ -95,7 +95,7 @@ class SessionState(BaseModel):
     browser_version: str = ""
     is_bot: bool = False
     referrer_host: str = ""  # of the landing (the earliest event)
-    campaign: dict[str, str] = Field(default_factory=dict)  # first event that carries any (enrichment.campaign)
+    campaign: dict[str, str] = field(default_factory=dict)  # first event that carries any (enrichment.campaign)
     consent_scopes: list[str] | None = None  # the latest an event carried
 
     @property
@@ -112,59 +112,91 @@ class SessionState(BaseModel):
         return bool(self.click_ids)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (datetimes as ISO 8601 strings) for a Faust table or a Kafka record."""
-        return self.model_dump(mode="json")
+        """JSON-safe dict (datetimes as ISO 8601 strings) for a table entry or a Kafka record."""
+        out = {name: getattr(self, name) for name in _FIELDS}
+        out["first_seen"] = _iso(self.first_seen)
+        out["last_seen"] = _iso(self.last_seen)
+        for name in _CONTAINERS:
+            value = out[name]
+            if value is not None:
+                out[name] = value.copy()
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SessionState:
-        return cls.model_validate(data)
+        """Read a ``to_dict`` (unknown keys ignored, missing ones defaulted); ValueError if broken."""
+        try:
+            known = {name: data[name] for name in _FIELDS if name in data}
+            known["first_seen"] = _datetime(known["first_seen"])
+            known["last_seen"] = _datetime(known["last_seen"])
+            if not isinstance(known["site_id"], str) or not isinstance(known["session_id"], str):
+                raise TypeError("site_id and session_id must be strings")
+            for name in _CONTAINERS:
+                if known.get(name) is not None:
+                    known[name] = known[name].copy()
+            return cls(**known)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise ValueError(f"not a session state: {exc!r}") from exc
+
+
+_FIELDS = tuple(f.name for f in fields(SessionState))
+_CONTAINERS = ("counts", "click_ids", "campaign", "consent_scopes")
+
+
+def _iso(at: datetime) -> str:
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text  # UTC as "Z", as pydantic writes it
+
+
+def _datetime(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    raise TypeError(f"not a time: {value!r}")
 
 
 def apply_event(state: SessionState | None, event: SessionEvent) -> SessionState:
-    """Fold one (already de-duplicated) event into the session state and return the new state."""
+    """Fold one (already de-duplicated) event into the session state, in place; returns it
+    (a new state for a session's first event)."""
     at = event.received_at
     session_id = str(event.session_id)
     if state is None:
         state = SessionState(site_id=event.site_id, session_id=session_id, first_seen=at, last_seen=at)
         earliest = True
     else:
-        if (state.site_id, state.session_id) != (event.site_id, session_id):
+        if state.site_id != event.site_id or state.session_id != session_id:
             raise ValueError(f"event of {event.site_id}/{session_id} applied to {state.site_id}/{state.session_id}")
         earliest = at < state.first_seen
+    latest = at >= state.last_seen
 
-    counts, heartbeats, highest = state.counts, state.heartbeats, state.highest_event_score
     if event.action == HEARTBEAT:
-        heartbeats += 1
+        state.heartbeats += 1
     else:
-        counts = {**counts, event.category: counts.get(event.category, 0) + 1}
-        highest = max(highest, event.score)
+        counts = state.counts
+        counts[event.category] = counts.get(event.category, 0) + 1
+        if event.score > state.highest_event_score:
+            state.highest_event_score = event.score
 
-    click_ids = dict(state.click_ids)
-    for key in CLICK_ID_KEYS:
-        value = event.click_ids.get(key)
-        if key not in click_ids and value is not None and is_valid_click_id(value):
-            click_ids[key] = value
+    event_click_ids = event.click_ids
+    if event_click_ids:
+        click_ids = state.click_ids
+        for key in CLICK_ID_KEYS:
+            value = event_click_ids.get(key)
+            if key not in click_ids and value is not None and is_valid_click_id(value):
+                click_ids[key] = value
 
-    first_seen, last_seen = min(state.first_seen, at), max(state.last_seen, at)
-    source, medium = _attribution(state, event, click_ids, earliest)
-    duration = max(state.duration_sec, (last_seen - first_seen).total_seconds(), event.duration_sec or 0.0)
-
-    update = _enrichment(state, event, earliest, at >= state.last_seen)
-    return state.model_copy(
-        update={
-            **update,
-            "fingerprint": state.fingerprint or event.fingerprint or None,
-            "first_seen": first_seen,
-            "last_seen": last_seen,
-            "counts": counts,
-            "heartbeats": heartbeats,
-            "highest_event_score": highest,
-            "click_ids": click_ids,
-            "source": source,
-            "medium": medium,
-            "duration_sec": duration,
-        }
-    )
+    if earliest:
+        state.first_seen = at
+    if at > state.last_seen:
+        state.last_seen = at
+    state.source, state.medium = _attribution(state, event, state.click_ids, earliest)
+    span = (state.last_seen - state.first_seen).total_seconds()
+    state.duration_sec = max(state.duration_sec, span, event.duration_sec or 0.0)
+    _enrich(state, event, earliest, latest)
+    if not state.fingerprint and event.fingerprint:
+        state.fingerprint = event.fingerprint
+    return state
 
 
 def session_score(state: SessionState) -> int:
@@ -201,30 +233,26 @@ def status_for(age: timedelta, confidence_score: int) -> CallStatus:
     return "intent"
 
 
-def _enrichment(state: SessionState, event: SessionEvent, earliest: bool, latest: bool) -> dict[str, Any]:
+def _enrich(state: SessionState, event: SessionEvent, earliest: bool, latest: bool) -> None:
     """Device, bot flag, landing referrer, first-touch campaign and consent: each field is set
     once (or, for consent, by the latest event), so most events change none of them."""
-    update: dict[str, Any] = {}
-    if event.user_agent and not state.device_type:
-        device = describe(event.user_agent)
-        update.update(
-            device_type=device.device_type,
-            os=device.os,
-            os_version=device.os_version,
-            browser=device.browser,
-            browser_version=device.browser_version,
-        )
-    if event.user_agent and not state.is_bot and describe(event.user_agent).is_bot:
-        update["is_bot"] = True
+    agent = event.user_agent
+    if agent and (not state.device_type or not state.is_bot):
+        device = describe(agent)
+        if not state.device_type:
+            state.device_type, state.os, state.os_version = device.device_type, device.os, device.os_version
+            state.browser, state.browser_version = device.browser, device.browser_version
+        if device.is_bot:
+            state.is_bot = True
     if earliest:
-        update["referrer_host"] = referrer_host(event.referrer)
-    if (not state.campaign or earliest) and ("?" in event.url or "#" in event.url or event.meta):
-        campaign = campaign_from(event.meta, event.url)
+        state.referrer_host = referrer_host(event.referrer)
+    url = event.url
+    if (not state.campaign or earliest) and ("?" in url or "#" in url or event.meta):
+        campaign = campaign_from(event.meta, url)
         if campaign and (earliest or not state.campaign):
-            update["campaign"] = campaign
+            state.campaign = campaign
     if event.consent_scopes is not None and latest:
-        update["consent_scopes"] = event.consent_scopes
-    return update
+        state.consent_scopes = list(event.consent_scopes)
 
 
 # --- attribution -------------------------------------------------------------------------------

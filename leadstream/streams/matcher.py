@@ -243,7 +243,7 @@ class CallMatcher:
         for entry in self.table.get(key) or []:
             try:
                 sessions.append(SessionState.from_dict(entry))
-            except ValidationError:
+            except ValueError:
                 log.error("skipping a malformed session of %r", key)
         return sessions
 

@@ -23,10 +23,10 @@ from typing import Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 from cachetools import LRUCache
-from pydantic import ValidationError
 
 from leadstream.enrichment.campaign import CAMPAIGN_COLUMNS
 from leadstream.privacy.forgotten import ForgottenVisitors
+from leadstream.schemas.event_view import EventView, read_event
 from leadstream.schemas.tracking import EventRecord
 from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
@@ -74,6 +74,9 @@ SESSION_COLUMNS = (
 )
 
 
+NO_CAMPAIGN = [""] * len(CAMPAIGN_COLUMNS)
+
+
 def session_row(state: SessionState, version: int) -> list[object]:
     clicks = state.click_ids
     return [
@@ -104,7 +107,7 @@ def session_row(state: SessionState, version: int) -> list[object]:
         int(state.is_bot),
         state.referrer_host,
         state.consent_scopes or [],
-        *(state.campaign.get(column, "") for column in CAMPAIGN_COLUMNS),
+        *([state.campaign.get(column, "") for column in CAMPAIGN_COLUMNS] if state.campaign else NO_CAMPAIGN),
         version,
     ]
 
@@ -147,7 +150,7 @@ class Working:
             entry["eids"] = list(self.client_ids)
         return entry
 
-    def apply(self, record: EventRecord, offset: int) -> None:
+    def apply(self, record: EventView | EventRecord, offset: int) -> None:
         """Apply one event unless it was applied before (re-delivery), the tracker sent it
         again (same client event id), or it repeats within 5 s."""
         if offset <= self.offset:
@@ -258,9 +261,8 @@ class SessionScorer:
         for msg in records:
             lo, hi = spans.get(msg.partition, (msg.offset, msg.offset))
             spans[msg.partition] = (min(lo, msg.offset), max(hi, msg.offset))
-            try:
-                record = EventRecord.model_validate_json(msg.value)
-            except ValidationError:
+            record = read_event(msg.value)
+            if record is None:
                 continue  # the events sink dead-letters malformed records
             if forgotten is not None and forgotten.forgets(record.site_id, record.session_id, record.fingerprint):
                 continue

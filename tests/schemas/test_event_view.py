@@ -1,0 +1,73 @@
+"""The scorer's reading of event records agrees with ``EventRecord`` on what is valid."""
+
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from leadstream.schemas.event_view import read_event
+from leadstream.schemas.tracking import EventRecord
+
+RECORD = {
+    "event_id": str(uuid.uuid4()),
+    "received_at": datetime(2026, 12, 3, 12, tzinfo=UTC).isoformat(),
+    "site_id": "s",
+    "session_id": str(uuid.uuid4()),
+    "session_month": "2026-12-01",
+    "url": "https://shop.example/?utm_source=x",
+    "category": "conversion",
+    "action": "form_submit",
+    "label": "hero",
+    "referrer": "https://google.com/",
+    "fingerprint": "fp-1",
+    "click_ids": {"gclid": "Cj0KCQiA-1234567"},
+    "duration_sec": 12,
+    "meta": {"plan": "pro"},
+    "consent_scopes": ["analytics"],
+    "client_event_id": str(uuid.uuid4()),
+    "score": 40,
+    "user_agent": "Mozilla/5.0",
+}
+
+
+def same(raw: bytes) -> None:
+    view = read_event(raw)
+    record = EventRecord.model_validate_json(raw)
+    assert view is not None
+    for name in ("site_id", "received_at", "url", "category", "action", "label", "referrer", "fingerprint"):
+        assert getattr(view, name) == getattr(record, name), name
+    assert view.session_id == str(record.session_id) and view.client_event_id == record.client_event_id
+    assert (view.click_ids, view.meta, view.score, view.consent_scopes) == (
+        record.click_ids,
+        record.meta,
+        record.score,
+        record.consent_scopes,
+    )
+    assert view.duration_sec == record.duration_sec
+
+
+def test_a_record_as_the_edge_writes_it() -> None:
+    same(orjson.dumps(RECORD))
+
+
+def test_records_it_cannot_read_directly_go_through_the_model() -> None:
+    upper = RECORD | {"session_id": RECORD["session_id"].upper(), "received_at": "2026-12-03T12:00:00Z"}
+    same(orjson.dumps(upper))
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b"not json",
+        b"[]",
+        orjson.dumps({k: v for k, v in RECORD.items() if k != "event_id"}),
+        orjson.dumps(RECORD | {"category": "nonsense"}),
+        orjson.dumps(RECORD | {"score": "high"}),
+        orjson.dumps(RECORD | {"meta": {"n": 1}}),
+        orjson.dumps(RECORD | {"client_event_id": 7}),
+        orjson.dumps(RECORD | {"session_id": "not-a-session"}),
+    ],
+)
+def test_what_the_model_refuses_is_not_read(broken: bytes) -> None:
+    assert read_event(broken) is None
