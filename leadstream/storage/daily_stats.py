@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from clickhouse_connect.driver.client import Client
 
 STATS_COLUMNS = ("site_id", "day", "events", "sessions", "conversions", "calls", "matched_calls", "avg_score")
+WRITTEN_COLUMNS = (*STATS_COLUMNS, "refreshed_at")
 SOURCES = ("events", "calls")  # the tables behind daily_site_stats_v; each has inserted_at
 _TS = "DateTime64(3, 'UTC')"
 _AT = f"refreshed_at = {{refreshed_at:{_TS}}}"
@@ -61,7 +62,7 @@ def refresh_sql(incremental: bool) -> str:
     columns = ", ".join(STATS_COLUMNS)
     where = f" WHERE (site_id, day) IN ({changed_pairs_sql()})" if incremental else ""
     return (
-        f"INSERT INTO daily_site_stats ({columns}, refreshed_at) "
+        f"INSERT INTO daily_site_stats ({', '.join(WRITTEN_COLUMNS)}) "
         f"SELECT {columns}, {{refreshed_at:{_TS}}} FROM daily_site_stats_v{where}"
     )
 
