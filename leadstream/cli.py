@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import subprocess
 import sys
@@ -52,14 +51,21 @@ def edge(
     """Run the HTTP edge (tracking and OS endpoints)."""
     import uvicorn
 
+    from leadstream.observability.exposition import prepare_multiprocess_dir
+    from leadstream.observability.logs import uvicorn_log_config
+
     s = get_settings()
+    port = port or s.edge_port
+    # Before any edge process imports prometheus_client: their metrics add up on GET /metrics.
+    prepare_multiprocess_dir(s.var_dir / "metrics" / f"edge-{port}")
     uvicorn.run(
         "leadstream.edge:serve_app",
         factory=True,
         host=host or s.edge_host,
-        port=port or s.edge_port,
+        port=port,
         workers=workers or s.edge_workers,
         log_level="info",
+        log_config=uvicorn_log_config(s.log_format),
         access_log=False,
         timeout_graceful_shutdown=10,
     )
@@ -68,10 +74,15 @@ def edge(
 @app.command()
 def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") -> None:
     """Run the stream worker (Faust agents, warehouse sink, query endpoint)."""
+    import os
+
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: the default registry (before its import)
+
+    from leadstream.observability.logs import configure
     from leadstream.storage.warehouse import WarehouseLocked
     from leadstream.streams.app import run_worker
 
-    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(get_settings().log_format, loglevel)
     try:
         run_worker(get_settings(), loglevel=loglevel)
     except WarehouseLocked as exc:
@@ -116,7 +127,7 @@ def _on_warehouse(endpoint: str, work: Callable[[Client], dict[str, Any]]) -> tu
     s = get_settings()
     if s.embedded_warehouse:
         try:
-            r = httpx.post(f"{s.worker_url}{endpoint}", timeout=120)
+            r = httpx.post(f"{s.worker_url}{endpoint}", headers=s.worker_headers, timeout=120)
         except httpx.ConnectError:
             pass  # no worker: nobody holds the directory
         else:

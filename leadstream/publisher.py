@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from leadstream.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer, partition_for
+from leadstream.observability import metrics
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class Publisher:
         self._partitions: dict[str, list[int]] = {}
         self._state: dict[tuple[str, int], _Partition] = {}
         self._sending: set[asyncio.Task[None]] = set()
+        self._timers: dict[str, Any] = {}  # topic -> its produce-latency histogram
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -125,6 +129,8 @@ class Publisher:
         partitions = self._partitions.get(topic) or await self._load_partitions(producer, topic)
         batches = {id(b): b for b in (self._append(producer, topic, partitions, k, v) for k, v in items)}
         self._waiting += 1
+        metrics.SENDS_IN_FLIGHT.inc()
+        started = time.perf_counter()
         try:
             # shield: a batch is shared with other requests; one request cancelled must not cancel it
             if len(batches) == 1:
@@ -136,6 +142,11 @@ class Publisher:
             raise BrokerUnavailable(f"Kafka refused the record: {exc}") from exc
         finally:
             self._waiting -= 1
+            metrics.SENDS_IN_FLIGHT.dec()
+            timer = self._timers.get(topic)
+            if timer is None:
+                timer = self._timers[topic] = metrics.PRODUCE_DURATION.labels(topic)
+            timer.observe(time.perf_counter() - started)
 
     async def _load_partitions(self, producer: AIOKafkaProducer, topic: str) -> list[int]:
         try:
