@@ -66,13 +66,24 @@ class LagReader:
         for group in groups:
             offsets = await self._admin.list_consumer_group_offsets(group)
             committed[group] = {tp: o.offset for tp, o in offsets.items() if o.offset >= 0}
-        tps = sorted({tp for offsets in committed.values() for tp in offsets})
+        # Every partition of a topic the group reads: one it never committed (no record of it read
+        # yet, the group starts there from the earliest) lags by all it holds.
+        topics = sorted({tp.topic for offsets in committed.values() for tp in offsets})
+        partitions = {
+            t["topic"]: [TopicPartition(t["topic"], p["partition"]) for p in t["partitions"]]
+            for t in (await self._admin.describe_topics(topics) if topics else [])
+            if not t["error_code"]
+        }
+        tps = sorted({tp for tps in partitions.values() for tp in tps} | {tp for o in committed.values() for tp in o})
         ends = await self._consumer.end_offsets(tps) if tps else {}
-        return [
-            PartitionLag(group, tp.topic, tp.partition, offset, ends.get(tp, offset))
-            for group, offsets in committed.items()
-            for tp, offset in sorted(offsets.items())
-        ]
+        starts = await self._consumer.beginning_offsets(tps) if tps else {}
+        lags = []
+        for group, offsets in committed.items():
+            mine = {tp for tp in offsets} | {tp for t in {tp.topic for tp in offsets} for tp in partitions.get(t, [])}
+            for tp in sorted(mine):
+                offset = offsets.get(tp, starts.get(tp, 0))
+                lags.append(PartitionLag(group, tp.topic, tp.partition, offset, ends.get(tp, offset)))
+        return lags
 
 
 async def read_lag(bootstrap: str, worker_group: str, timeout_s: float = 10.0) -> list[PartitionLag]:

@@ -120,6 +120,9 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     try:
         # JSON logs: the handler the CLI installed stays (mode would replace it with its own)
         json_logs = settings.log_format == "json"
-        Worker(app, loglevel=loglevel, quiet=True, override_logging=not json_logs).execute_from_commandline()
+        faust_worker = Worker(app, loglevel=loglevel, quiet=True, override_logging=not json_logs)
+        if json_logs:
+            faust_worker.spinner = None  # its terminal codes would break the one-object-a-line output
+        faust_worker.execute_from_commandline()
     finally:
         warehouse.close()

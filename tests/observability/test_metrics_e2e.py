@@ -5,6 +5,7 @@
 * The worker's /metrics moves under load: records processed, rows inserted, lag per group and partition.
 * Lag rises while the worker is stopped (read from Kafka, as ``leadstream status`` does) and falls
   back to zero after it restarts.
+* With ``LEADSTREAM_LOG_FORMAT=json`` both write one JSON object per line; the worker's carry their group.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from leadstream.observability.lag import read_lag
@@ -49,7 +51,12 @@ def events_lag(settings: Settings) -> int:
 
 def test_metrics_move_and_lag_follows_the_worker(stack: None, tmp_path: Path) -> None:
     settings = isolated_settings(tmp_path / "var", tmp_path / "unused").model_copy(
-        update={"clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}", "edge_workers": 2, "metrics_lag_interval_s": 0.5}
+        update={
+            "clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}",
+            "edge_workers": 2,
+            "metrics_lag_interval_s": 0.5,
+            "log_format": "json",
+        }
     )
     run_cli(settings, "sites", "add", SITE)
     edge_url = f"http://127.0.0.1:{settings.edge_port}"
@@ -109,3 +116,9 @@ def test_metrics_move_and_lag_follows_the_worker(stack: None, tmp_path: Path) ->
                 )
     finally:
         delete_topics((settings.topic_prefix, settings.worker_group))
+    for log in ("edge.log", "worker.log"):
+        lines = (tmp_path / log).read_text().splitlines()
+        assert lines and all(line.startswith("{") for line in lines), f"{log}: not all JSON"
+        entries = [orjson.loads(line) for line in lines]
+        assert all({"ts", "level", "logger", "msg"} <= set(e) for e in entries)
+    assert any(e.get("group") == f"{settings.worker_group}-events" for e in entries)
