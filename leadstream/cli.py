@@ -343,6 +343,40 @@ def os_load(
         raise typer.Exit(1)
 
 
+@app.command()
+def status(
+    watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON, for scripts")] = False,
+    interval: Annotated[float, typer.Option(help="seconds between the two lag readings (and refreshes)")] = 0.0,
+) -> None:
+    """One screen for an operator: stack health, lag and rate per consumer group, dead letters, last errors."""
+    from rich.live import Live
+
+    from leadstream.observability.status import gather, render
+
+    s = get_settings()
+    interval = interval or (2.0 if watch else 1.0)
+    if as_json and not watch:
+        found = gather(s, interval)
+        sys.stdout.write(orjson.dumps(found, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+        raise typer.Exit(0 if found["ok"] else 1)
+    if not watch:
+        found = gather(s, interval)
+        console.print(render(found))
+        raise typer.Exit(0 if found["ok"] else 1)
+    try:
+        with Live(console=console, auto_refresh=False, screen=False) as live:
+            while True:
+                found = gather(s, interval)
+                if as_json:
+                    sys.stdout.write(orjson.dumps(found, default=str).decode() + "\n")
+                    sys.stdout.flush()
+                else:
+                    live.update(render(found), refresh=True)
+    except KeyboardInterrupt:
+        pass
+
+
 def main() -> None:
     try:
         get_settings()  # a bad setting fails here, named, rather than deep inside a command

@@ -5,12 +5,15 @@
 * The worker's /metrics moves under load: records processed, rows inserted, lag per group and partition.
 * Lag rises while the worker is stopped (read from Kafka, as ``leadstream status`` does) and falls
   back to zero after it restarts.
+* ``leadstream status --json`` tells the worker is down and shows the backlog, then all healthy.
 * With ``LEADSTREAM_LOG_FORMAT=json`` both write one JSON object per line; the worker's carry their group.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -23,7 +26,7 @@ from leadstream.observability.lag import read_lag
 from leadstream.settings import Settings
 from tests.conftest import delete_topics, isolated_settings
 from tests.observability.scrape import samples, total
-from tests.processes import leadstream_process, run_cli
+from tests.processes import leadstream_process, run_cli, settings_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SITE = "metrics-site"
@@ -47,6 +50,19 @@ def events_lag(settings: Settings) -> int:
     lags = asyncio.run(read_lag(settings.kafka_bootstrap, settings.worker_group))
     group = f"{settings.worker_group}-events"
     return sum(p.lag for p in lags if p.group == group and p.topic == settings.topics.events)
+
+
+def status(settings: Settings) -> dict:
+    """``leadstream status --json`` (exit code 0 when healthy, 1 otherwise)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "leadstream", "status", "--json", "--interval", "0.5"],
+        env=settings_env(settings),
+        capture_output=True,
+        timeout=120,
+    )
+    found = orjson.loads(done.stdout)
+    assert done.returncode == (0 if found["ok"] else 1), done.stderr
+    return found
 
 
 def test_metrics_move_and_lag_follows_the_worker(stack: None, tmp_path: Path) -> None:
@@ -98,11 +114,19 @@ def test_metrics_move_and_lag_follows_the_worker(stack: None, tmp_path: Path) ->
                         and total(worker_metrics, "leadstream_consumer_lag", group=group) == 0
                     ),
                 )
+                up = status(settings)
+                assert up["ok"] is True, up["stack"]
+                assert up["stack"]["warehouse"]["ok"] and up["dead_letters"] == []
+                assert {g["group"] for g in up["groups"]} >= {group, f"{settings.worker_group}-sessions"}
                 assert total(worker_metrics, "leadstream_loop_healthy", loop="events sink") == 1
 
             # --- worker stopped: lag rises ------------------------------------------------------
             send(http, 30)
             until("the lag counts what the stopped worker has not read", lambda: events_lag(settings) >= 30)
+            down = status(settings)
+            assert down["ok"] is False and down["stack"]["edge"]["ok"] and not down["stack"]["worker"]["ok"]
+            [events_group] = [g for g in down["groups"] if g["group"] == group]
+            assert events_group["lag"] >= 30
 
             # --- worker back: lag falls to zero -------------------------------------------------
             with leadstream_process("worker", settings, worker_health, tmp_path / "worker.log"):
@@ -114,6 +138,10 @@ def test_metrics_move_and_lag_follows_the_worker(stack: None, tmp_path: Path) ->
                         and total(worker_metrics, "leadstream_consumer_lag", group=group) == 0
                     ),
                 )
+                up = status(settings)
+                assert up["ok"] is True, up["stack"]
+                assert up["stack"]["warehouse"]["ok"] and up["dead_letters"] == []
+                assert {g["group"] for g in up["groups"]} >= {group, f"{settings.worker_group}-sessions"}
     finally:
         delete_topics((settings.topic_prefix, settings.worker_group))
     for log in ("edge.log", "worker.log"):
