@@ -18,14 +18,13 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from leadstream.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer, partition_for
-from leadstream.observability import metrics
+from leadstream.observability.edge import EDGE
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,7 +68,6 @@ class Publisher:
         self._partitions: dict[str, list[int]] = {}
         self._state: dict[tuple[str, int], _Partition] = {}
         self._sending: set[asyncio.Task[None]] = set()
-        self._timers: dict[str, Any] = {}  # topic -> its produce-latency histogram
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -115,6 +113,11 @@ class Publisher:
             self._producer = None
 
     @property
+    def waiting(self) -> int:
+        """Requests waiting for Kafka's acknowledgement now."""
+        return self._waiting
+
+    @property
     def ready(self) -> bool:
         return self._producer is not None
 
@@ -129,7 +132,6 @@ class Publisher:
         partitions = self._partitions.get(topic) or await self._load_partitions(producer, topic)
         batches = {id(b): b for b in (self._append(producer, topic, partitions, k, v) for k, v in items)}
         self._waiting += 1
-        metrics.SENDS_IN_FLIGHT.inc()
         started = time.perf_counter()
         try:
             # shield: a batch is shared with other requests; one request cancelled must not cancel it
@@ -142,11 +144,7 @@ class Publisher:
             raise BrokerUnavailable(f"Kafka refused the record: {exc}") from exc
         finally:
             self._waiting -= 1
-            metrics.SENDS_IN_FLIGHT.dec()
-            timer = self._timers.get(topic)
-            if timer is None:
-                timer = self._timers[topic] = metrics.PRODUCE_DURATION.labels(topic)
-            timer.observe(time.perf_counter() - started)
+            EDGE.produced(topic, time.perf_counter() - started)
 
     async def _load_partitions(self, producer: AIOKafkaProducer, topic: str) -> list[int]:
         try:

@@ -23,7 +23,7 @@ from leadstream.ingest.script import SCRIPT_PATH, TrackerScript
 from leadstream.ingest.sync import handle_sync
 from leadstream.ingest.wire import Inbound, Reply
 from leadstream.observability import exposition
-from leadstream.observability.edge import RequestMetrics
+from leadstream.observability.edge import EDGE
 from leadstream.observability.logs import new_request_id
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class EdgeApp:
     def __init__(self, api: FastAPI) -> None:
         self.api = api
         self._edge: EdgeState | None = None
-        self._metrics = RequestMetrics()
+        self._metrics = EDGE
 
     @property
     def edge(self) -> EdgeState:
@@ -75,6 +75,7 @@ class EdgeApp:
             if path == SCRIPT_PATH:
                 reply = SCRIPT.reply(Inbound.from_scope(scope, receive))
             elif path == METRICS_PATH and method == "GET":
+                self._metrics.flush()  # this process's tallies; the others' are at most a second old
                 body, content_type = exposition.render()
                 reply = Reply(200, body, {"content-type": content_type})
             else:
@@ -88,7 +89,7 @@ class EdgeApp:
             except Exception:
                 log.exception("unhandled error on %s %s", method, path)
                 reply = tracking_error(500, "Internal error")
-        self._metrics.observe(path, method, reply.status, time.perf_counter() - started)
+        self._metrics.request(path, method, reply.status, time.perf_counter() - started)
         await reply.send(send)
 
     async def _framework(self, scope: Scope, receive: Receive, send: Send, started: float) -> None:
@@ -101,7 +102,7 @@ class EdgeApp:
                 status = message["status"]
                 route = scope.get("route")
                 template = getattr(route, "path", None) or "unmatched"
-                self._metrics.observe(template, scope["method"], status, time.perf_counter() - started)
+                self._metrics.request(template, scope["method"], status, time.perf_counter() - started)
             await send(message)
 
         await self.api(scope, receive, counting_send)

@@ -78,3 +78,27 @@ def test_reason_classes_are_bounded() -> None:
     assert m.reason_class("invalid events.12.s: Field required") == "invalid events.N.s"
     assert m.reason_class("") == "unknown"
     assert len(m.reason_class("x" * 500)) == 60
+
+
+def test_the_edge_tallies_add_up_as_direct_observations_would() -> None:
+    from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
+    from leadstream.observability.edge import _HistogramTally
+
+    registry = CollectorRegistry()
+    direct = Histogram("direct_seconds", "d", buckets=m.LATENCY_BUCKETS, registry=registry)
+    tallied = Histogram("tallied_seconds", "t", buckets=m.LATENCY_BUCKETS, registry=registry)
+    tally = _HistogramTally(tallied)
+    values = [0.0, 0.001, 0.0011, 0.004, 0.005, 0.7, 10.0, 11.0, 1e9]
+    for v in values:
+        direct.observe(v)
+        tally.observe(v)
+    tally.flush()
+    tally.flush()  # nothing new: nothing added
+
+    def lines(prefix: str) -> list[str]:
+        body = generate_latest(registry).decode()
+        ours = (line.removeprefix(prefix) for line in body.splitlines() if line.startswith(prefix + "_"))
+        return [line for line in ours if not line.startswith("_created")]
+
+    assert lines("direct_seconds") == lines("tallied_seconds")

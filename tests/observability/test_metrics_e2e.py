@@ -87,15 +87,26 @@ def test_metrics_move_and_lag_follows_the_worker(stack: None, tmp_path: Path) ->
             send(http, 40)
             assert http.post("/api/sync", content=b"{not json").status_code == 400
             edge_metrics = f"{edge_url}/metrics"
-            assert total(edge_metrics, "leadstream_http_requests_total", route="/api/sync", status="200") == 40
-            assert total(edge_metrics, "leadstream_http_requests_total", route="/api/sync", status="400") == 1
-            assert total(edge_metrics, "leadstream_kafka_produce_duration_seconds_count") == 40
-            assert total(edge_metrics, "leadstream_http_request_duration_seconds_count", route="/api/sync") == 41
+            # each process adds its tallies to the shared files every second
+            until(
+                "the edge counts the requests of both its processes",
+                lambda: (
+                    total(edge_metrics, "leadstream_http_requests_total", route="/api/sync", status="200") == 40
+                    and total(edge_metrics, "leadstream_http_requests_total", route="/api/sync", status="400") == 1
+                    and total(edge_metrics, "leadstream_kafka_produce_duration_seconds_count") == 40
+                    and total(edge_metrics, "leadstream_http_request_duration_seconds_count", route="/api/sync") == 41
+                ),
+                timeout_s=10,
+            )
             names = {name for name, _, _ in samples(edge_metrics)}
             assert "leadstream_produce_in_flight" in names
             # framework routes are counted by their template
             assert httpx.get(f"{edge_url}/healthz").status_code == 200
-            assert total(edge_metrics, "leadstream_http_requests_total", route="/healthz") >= 1
+            until(
+                "framework routes count by template",
+                lambda: total(edge_metrics, "leadstream_http_requests_total", route="/healthz") >= 1,
+                timeout_s=10,
+            )
 
             # --- the worker consumes: its metrics move and the lag is zero ---------------------
             with leadstream_process("worker", settings, worker_health, tmp_path / "worker.log"):
