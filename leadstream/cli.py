@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import subprocess
 import sys
@@ -52,14 +51,21 @@ def edge(
     """Run the HTTP edge (tracking and OS endpoints)."""
     import uvicorn
 
+    from leadstream.observability.exposition import prepare_multiprocess_dir
+    from leadstream.observability.logs import uvicorn_log_config
+
     s = get_settings()
+    port = port or s.edge_port
+    # Before any edge process imports prometheus_client: their metrics add up on GET /metrics.
+    prepare_multiprocess_dir(s.var_dir / "metrics" / f"edge-{port}")
     uvicorn.run(
         "leadstream.edge:serve_app",
         factory=True,
         host=host or s.edge_host,
-        port=port or s.edge_port,
+        port=port,
         workers=workers or s.edge_workers,
         log_level="info",
+        log_config=uvicorn_log_config(s.log_format),
         access_log=False,
         timeout_graceful_shutdown=10,
     )
@@ -68,10 +74,15 @@ def edge(
 @app.command()
 def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") -> None:
     """Run the stream worker (Faust agents, warehouse sink, query endpoint)."""
+    import os
+
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: the default registry (before its import)
+
+    from leadstream.observability.logs import configure
     from leadstream.storage.warehouse import WarehouseLocked
     from leadstream.streams.app import run_worker
 
-    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure(get_settings().log_format, loglevel)
     try:
         run_worker(get_settings(), loglevel=loglevel)
     except WarehouseLocked as exc:
@@ -116,7 +127,7 @@ def _on_warehouse(endpoint: str, work: Callable[[Client], dict[str, Any]]) -> tu
     s = get_settings()
     if s.embedded_warehouse:
         try:
-            r = httpx.post(f"{s.worker_url}{endpoint}", timeout=120)
+            r = httpx.post(f"{s.worker_url}{endpoint}", headers=s.worker_headers, timeout=120)
         except httpx.ConnectError:
             pass  # no worker: nobody holds the directory
         else:
@@ -330,6 +341,40 @@ def os_load(
     console.print(f"loaded {sent} {kind} for tenant {tenant}" + (f"; skipped {len(problems)}" if problems else ""))
     if problems:
         raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print it as JSON, for scripts")] = False,
+    interval: Annotated[float, typer.Option(help="seconds between the two lag readings (and refreshes)")] = 0.0,
+) -> None:
+    """One screen for an operator: stack health, lag and rate per consumer group, dead letters, last errors."""
+    from rich.live import Live
+
+    from leadstream.observability.status import gather, render
+
+    s = get_settings()
+    interval = interval or (2.0 if watch else 1.0)
+    if as_json and not watch:
+        found = gather(s, interval)
+        sys.stdout.write(orjson.dumps(found, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+        raise typer.Exit(0 if found["ok"] else 1)
+    if not watch:
+        found = gather(s, interval)
+        console.print(render(found))
+        raise typer.Exit(0 if found["ok"] else 1)
+    try:
+        with Live(console=console, auto_refresh=False, screen=False) as live:
+            while True:
+                found = gather(s, interval)
+                if as_json:
+                    sys.stdout.write(orjson.dumps(found, default=str).decode() + "\n")
+                    sys.stdout.flush()
+                else:
+                    live.update(render(found), refresh=True)
+    except KeyboardInterrupt:
+        pass
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ starts the shared resources (``EdgeState``). The edge never opens the warehouse.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from leadstream.http import JSONResponse
 from leadstream.ingest.asgi import EdgeApp
 from leadstream.ingest.cors import VaryOriginMiddleware
 from leadstream.ingest.docs import add_tracking_docs
+from leadstream.observability.edge import EDGE
 from leadstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -35,12 +37,16 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
         edge = EdgeState.build(settings)
         await edge.start()
         app.started(edge)
+        EDGE.in_flight = lambda: edge.publisher.waiting
+        flusher = asyncio.create_task(EDGE.run(), name="metrics-flush")
         if own_process:
             settle_heap()
         try:
             yield
         finally:
             await edge.stop()
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
 
     api = FastAPI(title="leadstream edge", version=__version__, default_response_class=JSONResponse, lifespan=lifespan)
     add_tracking_docs(api)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
@@ -23,6 +24,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
 from leadstream.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer, partition_for
+from leadstream.observability.edge import EDGE
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,11 @@ class Publisher:
             self._producer = None
 
     @property
+    def waiting(self) -> int:
+        """Requests waiting for Kafka's acknowledgement now."""
+        return self._waiting
+
+    @property
     def ready(self) -> bool:
         return self._producer is not None
 
@@ -125,6 +132,7 @@ class Publisher:
         partitions = self._partitions.get(topic) or await self._load_partitions(producer, topic)
         batches = {id(b): b for b in (self._append(producer, topic, partitions, k, v) for k, v in items)}
         self._waiting += 1
+        started = time.perf_counter()
         try:
             # shield: a batch is shared with other requests; one request cancelled must not cancel it
             if len(batches) == 1:
@@ -136,6 +144,7 @@ class Publisher:
             raise BrokerUnavailable(f"Kafka refused the record: {exc}") from exc
         finally:
             self._waiting -= 1
+            EDGE.produced(topic, time.perf_counter() - started)
 
     async def _load_partitions(self, producer: AIOKafkaProducer, topic: str) -> list[int]:
         try:

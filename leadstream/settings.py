@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class Topics:
@@ -138,6 +139,32 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="a refresh also rereads rows inserted this long before the previous one"
     )
 
+    worker_token: str = Field(
+        default="",
+        description="required (Authorization: Bearer) by the worker's write endpoints (migrate, stats refresh) "
+        "when it binds beyond loopback; without one they are refused there",
+    )
+    query_max_execution_time_s: float = Field(
+        default=30.0, gt=0, description="analysts' queries (the query endpoint, `leadstream query`): time limit"
+    )
+    query_max_memory_bytes: int = Field(default=2 << 30, ge=1 << 20, description="analysts' queries: memory limit")
+    query_max_result_rows: int = Field(default=100_000, ge=1, description="analysts' queries: rows a result may have")
+    query_max_threads: int = Field(
+        default=1, ge=0, description="analysts' queries: threads each may use (0: ClickHouse's default, all cores)"
+    )
+
+    # --- operations -------------------------------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per line (request id, run id, group/partition)"
+    )
+    health_stall_s: float = Field(
+        default=120.0, gt=0, description="a worker loop without progress this long makes the worker's health 503"
+    )
+    health_crash_after: int = Field(
+        default=3, ge=1, description="a worker loop failing this many times in a row makes the worker's health 503"
+    )
+    metrics_lag_interval_s: float = Field(default=5.0, gt=0, description="how often the worker reads consumer lag")
+
     # --- privacy ----------------------------------------------------------------------------
     # Days a row is kept, as ClickHouse TTLs the worker sets at start (0: kept for good).
     retention_days_events: int = Field(default=395, ge=0)
@@ -165,7 +192,23 @@ class Settings(BaseSettings):
 
     @property
     def worker_url(self) -> str:
-        return f"http://{self.worker_host}:{self.worker_port}"
+        host = (
+            "127.0.0.1"
+            if self.worker_host in ("0.0.0.0", "")
+            else "[::1]"
+            if self.worker_host == "::"
+            else self.worker_host
+        )
+        return f"http://{host}:{self.worker_port}"
+
+    @property
+    def worker_on_loopback(self) -> bool:
+        return self.worker_host in LOOPBACK_HOSTS
+
+    @property
+    def worker_headers(self) -> dict[str, str]:
+        """What the CLI sends to the worker's endpoints."""
+        return {"Authorization": f"Bearer {self.worker_token}"} if self.worker_token else {}
 
 
 @lru_cache

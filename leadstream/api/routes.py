@@ -20,6 +20,9 @@ from leadstream.api.auth import OSAuthError
 from leadstream.api.envelope import OS_VERSION, Call
 from leadstream.broker import BrokerUnavailable
 from leadstream.edge_state import EdgeState
+from leadstream.observability.logs import RUN_ID
+from leadstream.observability.metrics import BREAKER_OPEN, OS_FALLBACKS
+from leadstream.salesos.breaker import BreakerState, CircuitBreaker
 from leadstream.salesos.context import ContextNotAvailable, resolve_sales_context
 from leadstream.salesos.fallbacks import fallback_data
 from leadstream.salesos.guard import scan_payload
@@ -140,8 +143,10 @@ async def _run(request: Request, endpoint: str) -> Response:
         return call.fail(refused.status, refused.error, refused.error_code)
 
     run_id = f"run-{uuid.uuid4().hex}"
+    RUN_ID.set(run_id)
     breaker = edge.breakers[endpoint]
     if not breaker.allow():
+        OS_FALLBACKS.labels(endpoint, "breaker_open").inc()
         return call.ok(fallback_data(endpoint, {**body, "pipeline_id": run_id}), fallback=True)
     run = OSRun(
         run_id=run_id,
@@ -164,11 +169,21 @@ async def _run(request: Request, endpoint: str) -> Response:
         raise
     if answer is None:  # no reply in time, or Kafka refused the run
         breaker.record_failure()
+        breaker_state(endpoint, breaker)
+        OS_FALLBACKS.labels(endpoint, "no_reply").inc()
         return call.ok(fallback_data(endpoint, {**body, "pipeline_id": run_id}), fallback=True)
     breaker.record_success()
+    breaker_state(endpoint, breaker)
     if answer["status"] != 200:
         return call.fail(answer["status"], answer["error"], answer["error_code"])
     return call.ok(answer["data"])
+
+
+BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+
+
+def breaker_state(endpoint: str, breaker: CircuitBreaker) -> None:
+    BREAKER_OPEN.labels(endpoint).set(BREAKER_LEVEL[breaker.state])
 
 
 async def _through_the_chain(edge: EdgeState, run: OSRun, first: str, endpoint: str) -> dict[str, Any] | None:

@@ -8,10 +8,11 @@ are answered here; everything else (health, docs, the OS endpoints, lifespan) go
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from leadstream.edge_state import EdgeState
 from leadstream.ingest.admission import Rejected
@@ -21,6 +22,9 @@ from leadstream.ingest.responses import tracking_error
 from leadstream.ingest.script import SCRIPT_PATH, TrackerScript
 from leadstream.ingest.sync import handle_sync
 from leadstream.ingest.wire import Inbound, Reply
+from leadstream.observability import exposition
+from leadstream.observability.edge import EDGE
+from leadstream.observability.logs import new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,7 @@ ROUTES: dict[tuple[str, str], Handler] = {
     **{("OPTIONS", path): handle_preflight for path in CALL_EVENT_PATHS},
 }
 SCRIPT = TrackerScript.bundled()  # read and compressed once, at start-up
+METRICS_PATH = "/metrics"
 
 
 class EdgeApp:
@@ -42,6 +47,7 @@ class EdgeApp:
     def __init__(self, api: FastAPI) -> None:
         self.api = api
         self._edge: EdgeState | None = None
+        self._metrics = EDGE
 
     @property
     def edge(self) -> EdgeState:
@@ -58,18 +64,45 @@ class EdgeApp:
         return self.api.openapi()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = ROUTES.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
-        if handler is None:
-            if scope["type"] == "http" and scope["path"] == SCRIPT_PATH:
-                await SCRIPT.reply(Inbound.from_scope(scope, receive)).send(send)
-                return
+        if scope["type"] != "http":
             await self.api(scope, receive, send)
             return
-        try:
-            reply = await handler(self.edge, Inbound.from_scope(scope, receive))
-        except Rejected as rejected:
-            reply = rejected.reply
-        except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            reply = tracking_error(500, "Internal error")
+        started = time.perf_counter()
+        new_request_id(scope)
+        method, path = scope["method"], scope["path"]
+        handler = ROUTES.get((method, path))
+        if handler is None:
+            if path == SCRIPT_PATH:
+                reply = SCRIPT.reply(Inbound.from_scope(scope, receive))
+            elif path == METRICS_PATH and method == "GET":
+                self._metrics.flush()  # this process's tallies; the others' are at most a second old
+                body, content_type = exposition.render()
+                reply = Reply(200, body, {"content-type": content_type})
+            else:
+                await self._framework(scope, receive, send, started)
+                return
+        else:
+            try:
+                reply = await handler(self.edge, Inbound.from_scope(scope, receive))
+            except Rejected as rejected:
+                reply = rejected.reply
+            except Exception:
+                log.exception("unhandled error on %s %s", method, path)
+                reply = tracking_error(500, "Internal error")
+        self._metrics.request(path, method, reply.status, time.perf_counter() - started)
         await reply.send(send)
+
+    async def _framework(self, scope: Scope, receive: Receive, send: Send, started: float) -> None:
+        """FastAPI's routes, counted under their route template once the response starts."""
+        status = 500
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "unmatched"
+                self._metrics.request(template, scope["method"], status, time.perf_counter() - started)
+            await send(message)
+
+        await self.api(scope, receive, counting_send)

@@ -13,6 +13,7 @@ from leadstream.ingest.consent import CONSENT_MISSING_HEADER, granted, without_m
 from leadstream.ingest.cors import allow_origin
 from leadstream.ingest.responses import broker_unavailable
 from leadstream.ingest.wire import Inbound, Reply
+from leadstream.observability.metrics import META_KEYS_DROPPED
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.tracking import SyncEvent, encode_event_record, parse_sync_payload
 from leadstream.scoring import event_lead_score
@@ -36,6 +37,8 @@ async def handle_sync(edge: EdgeState, inbound: Inbound) -> Reply:
         events, is_batch = parse_sync_payload(body)
     except PayloadError as exc:
         raise invalid(exc, origin) from None
+    if dropped := sum(e.meta.dropped for e in events):
+        META_KEYS_DROPPED.inc(dropped)
     site = require_site(edge.sites, edge.cors, events[0].s, origin)
     ip = inbound.client_ip
     quota = within_rate(edge.limiter, "sync", f"{site.public_id}:{ip}", settings.rate_sync_per_min, origin)

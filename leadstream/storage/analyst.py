@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 
 from leadstream.settings import Settings
-from leadstream.storage.warehouse import QueryResult, Warehouse
+from leadstream.storage.warehouse import QueryLimits, QueryResult, Warehouse
 
 
 class QueryError(RuntimeError):
@@ -20,7 +20,12 @@ class QueryError(RuntimeError):
 def analyst_query(settings: Settings, sql: str, timeout_s: float = 60.0) -> QueryResult:
     if settings.embedded_warehouse:
         try:
-            response = httpx.post(f"{settings.worker_url}/leadstream/query", json={"sql": sql}, timeout=timeout_s)
+            response = httpx.post(
+                f"{settings.worker_url}/leadstream/query",
+                json={"sql": sql},
+                headers=settings.worker_headers,
+                timeout=max(timeout_s, settings.query_max_execution_time_s + 10),
+            )
         except httpx.ConnectError:
             pass  # no worker: nobody holds the directory, open it here
         else:
@@ -28,7 +33,9 @@ def analyst_query(settings: Settings, sql: str, timeout_s: float = 60.0) -> Quer
             if response.status_code != 200:
                 raise QueryError(payload.get("error", response.text))
             return QueryResult(payload["columns"], payload["rows"])
-    warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database)
+    warehouse = Warehouse(
+        settings.clickhouse_dsn, settings.clickhouse_database, limits=QueryLimits.from_settings(settings)
+    )
     warehouse.open()
     try:
         return warehouse.read_sync(sql)

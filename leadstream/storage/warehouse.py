@@ -2,8 +2,13 @@
 
 Every call runs on one dedicated thread: chDB is one engine per process, and a single
 thread keeps the blocking client off the event loop without needing it to be thread-safe.
-Analysts' SQL goes through a second handle opened with ``readonly=1``: a per-query
+The sales-OS stages read through a second handle opened with ``readonly=1``: a per-query
 ``readonly`` setting would stick to a chDB handle and lock the writer out.
+
+Analysts' SQL goes through a third handle, on a thread of its own, opened with their limits
+(``QueryLimits``: time, memory, result rows, threads) and then ``readonly=1``, which also stops a
+query from raising its own limits with ``SETTINGS``. On its own thread a heavy query does not hold
+up the sinks' inserts; with few threads it leaves them CPU.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
+
+from leadstream.settings import Settings
 
 T = TypeVar("T")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -30,6 +38,59 @@ class WarehouseUnavailable(ConnectionError):
     """ClickHouse cannot be reached (here: the outage failpoint is set)."""
 
 
+@dataclass(frozen=True)
+class QueryLimits:
+    max_execution_time_s: float = 30.0
+    max_memory_bytes: int = 2 << 30
+    max_result_rows: int = 100_000
+    max_threads: int = 1  # 0: ClickHouse's default
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QueryLimits:
+        return cls(
+            settings.query_max_execution_time_s,
+            settings.query_max_memory_bytes,
+            settings.query_max_result_rows,
+            settings.query_max_threads,
+        )
+
+    def client_settings(self) -> dict[str, Any]:
+        """ClickHouse settings, ``readonly`` last (once it is set, no other setting may change)."""
+        limits: dict[str, Any] = {
+            "max_execution_time": self.max_execution_time_s,
+            "timeout_overflow_mode": "throw",
+            "max_memory_usage": self.max_memory_bytes,
+            "max_result_rows": self.max_result_rows,
+            "result_overflow_mode": "throw",
+        }
+        if self.max_threads:
+            limits["max_threads"] = self.max_threads
+        return {**limits, "readonly": 1}
+
+    def explain(self, error: str) -> str:
+        """A limit's error as an analyst should read it (other errors as they are)."""
+        if "TIMEOUT_EXCEEDED" in error or "Timeout exceeded" in error:
+            return (
+                f"query stopped: it ran past the time limit of {self.max_execution_time_s:g}s "
+                "(LEADSTREAM_QUERY_MAX_EXECUTION_TIME_S); narrow it (a date range, a site) or pre-aggregate"
+            )
+        if "MEMORY_LIMIT_EXCEEDED" in error or "Memory limit" in error:
+            return (
+                f"query stopped: it needed more than the memory limit of {self.max_memory_bytes} bytes "
+                "(LEADSTREAM_QUERY_MAX_MEMORY_BYTES); narrow it or aggregate less"
+            )
+        if "TOO_MANY_ROWS_OR_BYTES" in error or "Limit for result exceeded" in error:
+            return (
+                f"query stopped: its result has more than {self.max_result_rows} rows "
+                "(LEADSTREAM_QUERY_MAX_RESULT_ROWS); add a LIMIT or aggregate"
+            )
+        return error
+
+
+class QueryLimitExceeded(RuntimeError):
+    """An analyst's query went past one of its limits."""
+
+
 class QueryResult:
     def __init__(self, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         self.columns = list(columns)
@@ -37,7 +98,9 @@ class QueryResult:
 
 
 class Warehouse:
-    def __init__(self, dsn: str, database: str, outage_flag: Path | None = None) -> None:
+    def __init__(
+        self, dsn: str, database: str, outage_flag: Path | None = None, limits: QueryLimits | None = None
+    ) -> None:
         """``outage_flag``: a failpoint for fault drills; while that file exists every insert and
         read fails as if ClickHouse were unreachable (an embedded warehouse cannot be stopped alone)."""
         if not _IDENT.match(database):
@@ -45,9 +108,12 @@ class Warehouse:
         self.dsn = dsn
         self.database = database
         self._outage_flag = outage_flag
+        self.limits = limits or QueryLimits()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse")
+        self._analysts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-analysts")
         self._client: Client | None = None
         self._reader: Client | None = None
+        self._analyst: Client | None = None
 
     # --- lifecycle (blocking; call from start-up code or through ``call``) ------------------
     def open(self) -> None:
@@ -68,14 +134,17 @@ class Warehouse:
         self._client = client
         self._reader = clickhouse_connect.get_client(dsn=self.dsn, settings={"readonly": 1})
         self._reader.database = self.database
+        self._analyst = clickhouse_connect.get_client(dsn=self.dsn, settings=self.limits.client_settings())
+        self._analyst.database = self.database
 
     def close(self) -> None:
         def _close() -> None:
-            for handle in (self._reader, self._client):
+            for handle in (self._analyst, self._reader, self._client):
                 if handle is not None:
                     handle.close()
-            self._client = self._reader = None
+            self._client = self._reader = self._analyst = None
 
+        self._analysts.shutdown(wait=True)
         self._executor.submit(_close).result()
         self._executor.shutdown(wait=True)
 
@@ -109,9 +178,27 @@ class Warehouse:
         result = self._reader.query(sql, parameters=parameters)
         return QueryResult(result.column_names, result.result_rows)
 
+    def _analyst_read(self, sql: str) -> QueryResult:
+        if self._analyst is None:
+            raise RuntimeError("warehouse is not open")
+        self._reachable()
+        try:
+            result = self._analyst.query(sql)
+        except Exception as exc:
+            explained = self.limits.explain(str(exc))
+            if explained != str(exc):
+                raise QueryLimitExceeded(explained) from exc
+            raise
+        return QueryResult(result.column_names, result.result_rows)
+
     def read_sync(self, sql: str) -> QueryResult:
-        """Run analyst SQL on the read-only handle (blocking)."""
-        return self._executor.submit(self._read, sql).result()
+        """Run analyst SQL on the analysts' handle, within their limits (blocking)."""
+        return self._analysts.submit(self._analyst_read, sql).result()
+
+    async def analyst_read(self, sql: str) -> QueryResult:
+        """Run analyst SQL on the analysts' handle and thread, within their limits; a limit
+        reached raises ``QueryLimitExceeded`` saying which."""
+        return await asyncio.get_running_loop().run_in_executor(self._analysts, self._analyst_read, sql)
 
     async def read(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run SQL on the read-only handle; ``{name:Type}`` placeholders bind ``parameters``."""

@@ -9,12 +9,15 @@ import faust
 
 from leadstream.broker import core_topics, ensure_topics
 from leadstream.heap import WORKER_GC_THRESHOLDS, settle_heap
+from leadstream.observability.health import LOOPS
+from leadstream.observability.lag import LagMonitor
+from leadstream.observability.logs import reformat
 from leadstream.privacy.erasure import ErasureExecutor
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.retention import apply_retention
-from leadstream.storage.warehouse import Warehouse
+from leadstream.storage.warehouse import QueryLimits, Warehouse
 from leadstream.streams import matcher, sessions
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
+    LOOPS.configure(settings.health_stall_s, settings.health_crash_after)
     datadir = settings.var_dir / "worker" / settings.worker_group
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -66,7 +70,8 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
     register_os_chain(app, settings, warehouse)
     refresher = DailyStatsRefresher(settings, warehouse)
     app.task(refresher.run)
-    register_web(app, warehouse, refresher)
+    app.task(LagMonitor(settings.kafka_bootstrap, settings.worker_group, settings.metrics_lag_interval_s).run)
+    register_web(app, settings, warehouse, refresher)
     return app
 
 
@@ -74,7 +79,12 @@ def prepare(settings: Settings) -> Warehouse:
     """Blocking start-up work before the worker runs: topics exist, warehouse open and migrated."""
     state = [ChangelogTable.topic(m.changelog_topic(settings), settings) for m in (sessions, matcher)]
     asyncio.run(ensure_topics(settings, [*core_topics(settings), *state]))
-    warehouse = Warehouse(settings.clickhouse_dsn, settings.clickhouse_database, settings.fault_warehouse_outage_file)
+    warehouse = Warehouse(
+        settings.clickhouse_dsn,
+        settings.clickhouse_database,
+        settings.fault_warehouse_outage_file,
+        QueryLimits.from_settings(settings),
+    )
     warehouse.open()
     applied = warehouse.sync(migrate)
     for m in applied:
@@ -104,9 +114,15 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
         # mode's logging setup leaves the root logger at DEBUG and filters in the handler, so
         # every library debug call (aiokafka logs several per produce) still builds a record.
         logging.getLogger().setLevel(level)
+        reformat(settings.log_format)
 
     settle_heap(WORKER_GC_THRESHOLDS)
     try:
-        Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+        # JSON logs: the handler the CLI installed stays (mode would replace it with its own)
+        json_logs = settings.log_format == "json"
+        faust_worker = Worker(app, loglevel=loglevel, quiet=True, override_logging=not json_logs)
+        if json_logs:
+            faust_worker.spinner = None  # its terminal codes would break the one-object-a-line output
+        faust_worker.execute_from_commandline()
     finally:
         warehouse.close()

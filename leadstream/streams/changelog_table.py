@@ -24,6 +24,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from leadstream.broker import TopicSpec
+from leadstream.observability.worker import recovered
 from leadstream.settings import Settings
 from leadstream.storage.local_state import LocalState, Mark
 
@@ -174,6 +175,7 @@ class ChangelogTable:
         self._acked.update({tp.partition: ends[tp] - 1 for tp in tps if ends[tp] > 0})
         self.checkpoint()  # what was read, so the next recovery starts after it
         self.records_recovered = records
+        recovered(self.name, time.monotonic() - started, records)
         held = sum(1 for p in self._partition.values() if p in mine)
         log.info(
             "%s: recovered %d entries of partitions %s from %d changelog records in %.1fs",

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from leadstream.observability.health import LOOPS
+from leadstream.observability.metrics import DAILY_STATS_AGE
 from leadstream.settings import Settings
 from leadstream.storage.daily_stats import Refresh, refresh_daily_stats
 from leadstream.storage.warehouse import Warehouse
@@ -23,10 +26,14 @@ class DailyStatsRefresher:
         self._interval_s = settings.daily_stats_refresh_s
         self._margin_s = settings.daily_stats_margin_s
         self._warehouse = warehouse
+        self.health = LOOPS.loop("daily stats refresher", kind="periodic", period_s=self._interval_s)
+        self.last_refresh = time.time()  # until the first: measured from start
+        DAILY_STATS_AGE.set_function(lambda: time.time() - self.last_refresh)
 
     async def refresh(self) -> Refresh:
         """One refresh now (also what `leadstream stats refresh` asks the worker for)."""
         done = await self._warehouse.call(lambda c: refresh_daily_stats(c, self._margin_s))
+        self.last_refresh = time.time()
         log.debug("daily stats: %d site-day rows refreshed (changes since %s)", done.site_days, done.changes_since)
         return done
 
@@ -36,8 +43,11 @@ class DailyStatsRefresher:
         while True:
             try:
                 await self.refresh()
+                self.health.polled()
+                self.health.committed()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                self.health.failed(exc)
                 log.warning("daily stats refresh failed, next in %.0fs: %s", self._interval_s, exc)
             await asyncio.sleep(self._interval_s)

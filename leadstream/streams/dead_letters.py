@@ -10,6 +10,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
+from leadstream.observability.worker import dead_lettered
+
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +21,12 @@ async def dead_letter(
     """Send (record, reason) pairs to ``topic`` and wait until Kafka has them all."""
     sends = []
     for record, reason in dead:
-        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        log.error(
+            "dead-lettering %s[%d]@%d: %s",
+            *(record.topic, record.partition, record.offset, reason),
+            extra={"partition": record.partition},
+        )
+        dead_lettered(stage, reason)
         headers = [
             ("reason", reason[:2000].encode()),
             ("stage", stage.encode()),

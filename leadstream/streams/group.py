@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 
+from leadstream.observability.health import LOOPS
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]
 
 async def supervise(name: str, body: Callable[[], Awaitable[None]]) -> None:
     """Run ``body`` for as long as the worker runs; a lost broker or a failed step restarts it
-    after a backoff (1 s, doubling to 30 s; back to 1 s after a minute without failing)."""
+    after a backoff (1 s, doubling to 30 s; back to 1 s after a minute without failing).
+    Failures are reported to the loop's health (``LOOPS``, the worker's ``/leadstream/health``)."""
+    health = LOOPS.loop(name)
     delay = 1.0
     while True:
         started = time.monotonic()
@@ -69,10 +72,11 @@ async def supervise(name: str, body: Callable[[], Awaitable[None]]) -> None:
             await body()
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             if time.monotonic() - started > 60:
                 delay = 1.0
             log.exception("%s failed; restarting in %.0fs", name, delay)
+            health.failed(exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 

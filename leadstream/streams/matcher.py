@@ -29,6 +29,9 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from leadstream.broker import new_producer
+from leadstream.observability.health import LOOPS
+from leadstream.observability.logs import GROUP
+from leadstream.observability.worker import BatchMetrics, count_entries
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
@@ -159,12 +162,16 @@ class CallMatcher:
         self._committed: dict[tuple[str, int], int] = {}
         interval = settings.state_expiry_interval_s
         self.expiry = TableExpiry(self.table, bulk, latest_seen, SESSIONS_KEPT, interval)
+        self.health = LOOPS.loop("call matcher")
+        self._metrics = BatchMetrics("call matcher")
+        count_entries(self.table.name, lambda: len(self.table))
 
     async def run(self) -> None:
         await supervise("call matcher", self._consume)
 
     async def _consume(self) -> None:
         s = self._settings
+        GROUP.set(f"{s.worker_group}-calls")
         consumer = group_consumer(
             s,
             f"{s.worker_group}-calls",
@@ -182,6 +189,7 @@ class CallMatcher:
         try:
             while True:
                 records = await poll_batch(consumer, s.sink_batch_rows, POLL_S)
+                self.health.polled()
                 owner.check()
                 async with self._lock:
                     await self.purge_forgotten()
@@ -193,6 +201,11 @@ class CallMatcher:
                         await consumer.commit(offsets)
                         self._committed.update(offsets)
                     self.table.checkpoint()
+                    self._metrics.done(records)
+                    if offsets:
+                        self.health.committed()
+                    else:
+                        self.health.turned()
         finally:
             await consumer.stop()
             await dlq.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,9 @@ import orjson
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 
+from leadstream.observability import metrics as m
+from leadstream.observability.health import LOOPS
+from leadstream.observability.logs import PARTITION, RUN_ID
 from leadstream.providers import ProviderQuery, search_providers
 from leadstream.replies import post_reply
 from leadstream.salesos.stages import (
@@ -249,23 +253,32 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) 
 
     def make_agent(stage: str) -> None:
         handler = stages.handler(stage)
+        health = LOOPS.loop(f"os stage {stage}", kind="event")
+        processed = m.RECORDS_PROCESSED.labels(f"os_{stage}")
 
         async def process(stream: faust.StreamT) -> None:
             manual = stream.noack()
             async for event in manual.events():
+                health.busy()
+                PARTITION.set(event.message.partition)
                 try:
                     run = OSRun.model_validate_json(event.value)
                 except ValidationError:
                     log.error("skipping malformed OS run on %s", stage)
                     await manual.ack(event)
+                    health.idle()
                     continue
+                RUN_ID.set(run.run_id)
+                started, outcome = time.perf_counter(), "ok"
                 try:
                     await handler(run)
                     run.stages = run.stages[1:]
                 except StageError as exc:
+                    outcome = "refused"
                     run.error = {"status": exc.status, "error": exc.error, "error_code": exc.error_code}
                     run.stages = []
                 except Exception as exc:  # a bug in a stage must not stop the chain for everyone
+                    outcome = "failed"
                     log.exception("OS stage %s failed for run %s", stage, run.run_id)
                     run.error = {
                         "status": 500,
@@ -279,6 +292,9 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) 
                 else:
                     sent = await finish(run)
                 ack_when_sent(manual, event, sent)
+                m.OS_STAGE_DURATION.labels(stage, outcome).observe(time.perf_counter() - started)
+                processed.inc()
+                health.idle()
 
         app.agent(topics[stage], name=f"os_{stage}", concurrency=1)(process)
 

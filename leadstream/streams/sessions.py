@@ -25,6 +25,9 @@ from aiokafka.structs import ConsumerRecord
 from cachetools import LRUCache
 
 from leadstream.enrichment.campaign import CAMPAIGN_COLUMNS
+from leadstream.observability.health import LOOPS
+from leadstream.observability.logs import GROUP
+from leadstream.observability.worker import BatchMetrics, count_entries
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.schemas.event_view import EventView, read_event
 from leadstream.schemas.tracking import EventRecord
@@ -221,6 +224,9 @@ class SessionScorer:
         self._lock = asyncio.Lock()
         ttl = timedelta(days=settings.session_ttl_days)
         self.expiry = TableExpiry(self.table, bulk, session_last_seen, ttl, settings.state_expiry_interval_s)
+        self.health = LOOPS.loop("session scorer")
+        self._metrics = BatchMetrics("session scorer")
+        count_entries(self.table.name, lambda: len(self.table))
 
     async def run(self) -> None:
         await supervise("session scorer", self._consume)
@@ -228,6 +234,7 @@ class SessionScorer:
     async def _consume(self) -> None:
         s = self._settings
         # A short long-poll: a call waits on its session's update (the match grace period).
+        GROUP.set(f"{s.worker_group}-sessions")
         consumer = group_consumer(s, f"{s.worker_group}-sessions", fetch_max_wait_ms=s.worker_fetch_max_wait_ms)
         owner = PartitionOwner(consumer, s, self.assigned, self.revoked, previous_group=s.worker_group)
         consumer.subscribe([s.topics.events], listener=owner)
@@ -236,10 +243,12 @@ class SessionScorer:
         try:
             while True:
                 records = await poll_batch(consumer, s.sink_batch_rows, s.sink_flush_s)
+                self.health.polled()
                 owner.check()
                 async with self._lock:
                     await self.purge_forgotten()  # every turn: an erasure is carried out without new traffic
                     if not records:
+                        self.health.turned()
                         continue
                     owned = {tp.partition for tp in consumer.assignment()}
                     records = [r for r in records if r.partition in owned]  # fetched before a rebalance
@@ -247,6 +256,8 @@ class SessionScorer:
                         await self.score(records)
                         await consumer.commit(next_offsets(records))
                         self.table.checkpoint()
+                        self._metrics.done(records)
+                    self.health.committed()
         finally:
             await consumer.stop()
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, before_sleep_log, retry_if_exception_type, wait_exponential_jitter
 
+from leadstream.observability import metrics as m
 from leadstream.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,23 @@ class WarehouseSink:
     async def write(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], token: str) -> None:
         if not rows:
             return
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(Exception),
-            wait=wait_exponential_jitter(initial=0.2, max=self._max_backoff_s),
-            before_sleep=before_sleep_log(log, logging.WARNING),
-            reraise=True,
-        ):
-            with attempt:
-                await self._warehouse.insert(table, columns, rows, token)
+        warn = before_sleep_log(log, logging.WARNING)
+        paused = m.WAREHOUSE_PAUSED.labels(table)
+
+        def before_sleep(state: RetryCallState) -> None:
+            m.INSERT_RETRIES.labels(table).inc()
+            paused.set(1)
+            warn(state)
+
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(Exception),
+                wait=wait_exponential_jitter(initial=0.2, max=self._max_backoff_s),
+                before_sleep=before_sleep,
+                reraise=True,
+            ):
+                with attempt, m.Timer(m.INSERT_DURATION.labels(table)):
+                    await self._warehouse.insert(table, columns, rows, token)
+        finally:
+            paused.set(0)
+        m.ROWS_INSERTED.labels(table).inc(len(rows))

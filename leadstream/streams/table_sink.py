@@ -32,6 +32,9 @@ from aiokafka.structs import ConsumerRecord
 from tenacity import AsyncRetrying, before_sleep_log, wait_exponential_jitter
 
 from leadstream.broker import new_producer
+from leadstream.observability.health import LOOPS
+from leadstream.observability.logs import GROUP
+from leadstream.observability.worker import BatchMetrics
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.dead_letters import dead_letter
@@ -75,14 +78,22 @@ class TableSink:
         self._marks: dict[int, int] = {}  # partition -> highest offset the table holds
         self.stored = 0
         self.dead = 0
+        self.health = LOOPS.loop(self.loop_name)
+        self._metrics = BatchMetrics(f"{spec.name} sink")
+
+    @property
+    def loop_name(self) -> str:
+        return f"{self.spec.name} sink"
 
     async def run(self) -> None:
         """Consume for as long as the worker runs; a lost broker or a failed step restarts it."""
-        await supervise(f"{self.spec.name} sink", self._consume)
+        await supervise(self.loop_name, self._consume)
 
     async def _consume(self) -> None:
         s = self._settings
-        consumer = group_consumer(s, f"{s.worker_group}-{self.spec.name}")
+        group = f"{s.worker_group}-{self.spec.name}"
+        GROUP.set(group)
+        consumer = group_consumer(s, group)
         consumer.subscribe([self.spec.topic], listener=_Marks(self))
         dlq = new_producer(s)
         await consumer.start()
@@ -104,7 +115,9 @@ class TableSink:
 
     async def _one_batch(self, consumer: AIOKafkaConsumer, dlq: AIOKafkaProducer) -> None:
         records = await poll_batch(consumer, self._settings.sink_batch_rows, self._settings.sink_flush_s)
+        self.health.polled()
         if not records:
+            self.health.turned()
             return
         rows, sources, spans, dead = [], [], {}, []
         for record in records:
@@ -128,6 +141,8 @@ class TableSink:
             self._marks[partition] = max(self._marks.get(partition, -1), hi)
         self.stored += len(rows)
         await consumer.commit(next_offsets(records))
+        self.health.committed()
+        self._metrics.done(records)
 
     async def _dead_letter(self, dlq: AIOKafkaProducer, dead: list[tuple[ConsumerRecord, str]]) -> None:
         await dead_letter(dlq, self._settings.topics.dead_letters, self.spec.name, dead)
