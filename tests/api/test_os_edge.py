@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from leadstream.schemas.os_responses import RESPONSE_MODELS
 from leadstream.settings import Settings
 from tests.processes import edge_and_worker
 
@@ -125,6 +126,7 @@ def test_tenant_from_the_body_without_the_header(os_edge: tuple[Settings, httpx.
         headers={"x-pr-os-token": TOKEN, "X-Client": "premiumradar-saas", "x-request-id": request_id},
     )
     assert r.status_code == 200, r.text
+    RESPONSE_MODELS["pipeline"].model_validate(r.json())
     data = r.json()["data"]
     assert "fallback" not in data and data["status"] == "completed"
     found = {c["company_id"] for c in data["stages"]["discovery"]["companies"]}
@@ -163,6 +165,7 @@ def test_discovery_v2_searches_and_ranks(os_edge: tuple[Settings, httpx.Client])
     assert r.status_code == 200, r.text
     out = r.json()
     assert_envelope(out, "/api/os/discovery-v2")
+    RESPONSE_MODELS["discovery-v2"].model_validate(out)  # the documented shape
     data = out["data"]
     assert "fallback" not in data and data["companyCount"] == 1
     assert data["companies"][0]["company_id"] == "c-1" and data["companies"][0]["name"] == "Emirates Widgets"
@@ -198,6 +201,7 @@ def test_score_entity_data(os_edge: tuple[Settings, httpx.Client]) -> None:
     out = r.json()
     assert out["success"] is True and out["meta"]["request_id"] == "req-123"
     assert_envelope(out, "/api/os/score")
+    RESPONSE_MODELS["score"].model_validate(out)
     scores = out["data"]["scores"]
     assert set(scores) == {"q_score", "t_score", "l_score", "e_score", "composite"}
     assert out["data"]["scoring_profile"] == "banking_employee" and out["data"]["explanations"]["composite"]
@@ -291,11 +295,14 @@ def test_outreach(os_edge: tuple[Settings, httpx.Client]) -> None:
     }
     r = post(http, "outreach", body)
     assert r.status_code == 200, r.text
+    RESPONSE_MODELS["outreach"].model_validate(r.json())
     data = r.json()["data"]
     [item] = data["outreach_items"]
     assert data["total"] == 1 and item["lead_id"] == "l-1" and item["channel"] == "email"
     assert "Ahmed" in item["message"]["body"] and item["ai_generated"] is False
     assert post(http, "outreach", {"leads": []}).status_code == 400
+    role = post(http, "outreach", {"leads": [{"id": "l-2", "name": "HR Decision Maker", "company": "Acme"}]})
+    assert role.json()["data"]["outreach_items"][0]["message"]["body"].startswith("Hi there,")
 
 
 def test_pipeline_modes_and_lookup(os_edge: tuple[Settings, httpx.Client]) -> None:
