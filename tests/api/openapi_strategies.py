@@ -9,14 +9,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tests.json_strategies import json_scalars, json_values
+
 MAX_TEXT = 12
 MAX_ITEMS = 2
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=8,
-)
 
 
 def from_openapi(schema: dict[str, Any], components: dict[str, Any]) -> st.SearchStrategy[Any]:

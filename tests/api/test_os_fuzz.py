@@ -27,8 +27,9 @@ from leadstream.broker import core_topics, ensure_topics
 from leadstream.edge import create_app
 from leadstream.schemas.os_responses import RESPONSE_MODELS
 from leadstream.settings import Settings
-from tests.api.openapi_strategies import from_openapi, json_values
+from tests.api.openapi_strategies import from_openapi
 from tests.conftest import delete_topics
+from tests.json_strategies import json_values
 
 pytestmark = pytest.mark.integration
 
