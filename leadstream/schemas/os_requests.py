@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 SHORT = 256  # ids, names and option values
 TEXT = 4096  # evidence, free text
 ScoreType = Literal["q_score", "t_score", "l_score", "e_score", "composite"]
 PipelineMode = Literal["full_pipeline", "discovery_to_score", "discovery_only"]
+# A flag: only JSON true turns it on (the edge never reads "true" or 1 as true); other JSON scalars are
+# accepted and mean off, as before the models. Kept as sent, never coerced.
+Flag = StrictBool | str | int | float | None
 PROFILE_HELP = (
     "Scoring profile: default, banking_employee, banking_corporate, banking_sme, insurance_individual, "
     "recruitment_hiring, saas_b2b (case-insensitive); unknown -> 400 OS_INVALID_PROFILE"
@@ -119,9 +122,9 @@ class SignalBody(_Open):
 
 
 class ScoreOptions(_Open):
-    include_breakdown: bool | None = None
-    include_explanation: bool | None = None
-    ai_explanation: bool | None = None
+    include_breakdown: Flag = Field(None, description="default true")
+    include_explanation: Flag = Field(None, description="default true")
+    ai_explanation: Flag = Field(None, description="only JSON true turns it on")
     profile: str | None = Field(None, max_length=64, description=PROFILE_HELP, examples=["banking_employee"])
 
 
@@ -171,7 +174,7 @@ class OutreachOptions(_Open):
     template_id: str | None = Field(None, max_length=SHORT)
     personalization_level: str | None = Field(None, max_length=32, description="low | medium | high")
     profile: str | None = Field(None, max_length=64, description=PROFILE_HELP)
-    ai_outreach: bool | None = None
+    ai_outreach: Flag = Field(None, description="only JSON true turns it on")
     context: dict[str, Any] | None = None
 
 
