@@ -10,6 +10,7 @@ RUN pip install -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY leadstream ./leadstream
+COPY clients/python/leadstream_client ./clients/python/leadstream_client
 RUN pip install --no-deps . && useradd --system --home /var/lib/leadstream leadstream \
     && mkdir -p /var/lib/leadstream && chown leadstream /var/lib/leadstream
 USER leadstream

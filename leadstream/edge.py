@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 
 from leadstream import __version__, kafka_uvloop
 from leadstream.api import routes as os_routes
+from leadstream.api.openapi import add_os_schemas
 from leadstream.edge_state import EdgeState
 from leadstream.heap import settle_heap
 from leadstream.http import JSONResponse
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
     api = FastAPI(title="leadstream edge", version=__version__, default_response_class=JSONResponse, lifespan=lifespan)
     add_tracking_docs(api)
     api.include_router(os_routes.router)
+    add_os_schemas(api)
     api.add_middleware(VaryOriginMiddleware)
 
     @api.exception_handler(Exception)

@@ -33,7 +33,8 @@ class OSAuthError(Exception):
 
 AUTH_FAILED = OSAuthError(401, "Invalid or missing x-pr-os-token", "OS_AUTH_FAILED")
 AUTH_DENIED = OSAuthError(403, "Authorization denied - check IAM bindings", "OS_AUTH_DENIED")
-TENANT_REQUIRED = OSAuthError(400, "x-tenant-id header is required", "OS_TENANT_REQUIRED")
+TENANT_REQUIRED = OSAuthError(400, "x-tenant-id header or tenant_id in the body is required", "OS_TENANT_REQUIRED")
+TENANT_MISMATCH = OSAuthError(400, "tenant_id in the body does not match x-tenant-id", "OS_TENANT_MISMATCH")
 
 
 class BearerVerifier:
@@ -128,16 +129,31 @@ class TokenTable:
                 found = tenants
         return found
 
-    def authorize(self, headers: Mapping[str, str]) -> str:
-        """The tenant this request acts for, or OSAuthError."""
+    def authenticate(self, headers: Mapping[str, str]) -> frozenset[str]:
+        """The tenants the request's credentials may act for, or OS_AUTH_FAILED."""
         tenants = self.tenants_for(headers.get("x-pr-os-token") or "")
         if tenants is None:
             raise AUTH_FAILED
         if self._bearer is not None:
             self._bearer.verify(headers.get("authorization"))
-        tenant = (headers.get("x-tenant-id") or "").strip()
-        if not tenant:
-            raise TENANT_REQUIRED
-        if "*" not in tenants and tenant not in tenants:
-            raise AUTH_DENIED
-        return tenant
+        return tenants
+
+    def authorize(self, headers: Mapping[str, str], body_tenant: str | None = None) -> str:
+        """The tenant this request acts for, or OSAuthError (see :func:`tenant_of`)."""
+        return tenant_of(self.authenticate(headers), headers.get("x-tenant-id"), body_tenant)
+
+
+def tenant_of(allowed: frozenset[str], header_tenant: str | None, body_tenant: str | None) -> str:
+    """The request's tenant: ``x-tenant-id``, else the body's ``tenant_id`` (the SaaS's pipeline route
+    sends only that). Either way the credentials must be allowed to act for it (else OS_AUTH_DENIED);
+    neither given is OS_TENANT_REQUIRED, both given and different OS_TENANT_MISMATCH (400)."""
+    header = (header_tenant or "").strip()
+    body = (body_tenant or "").strip()
+    tenant = header or body
+    if not tenant:
+        raise TENANT_REQUIRED
+    if "*" not in allowed and tenant not in allowed:
+        raise AUTH_DENIED
+    if header and body and header != body:
+        raise TENANT_MISMATCH
+    return tenant

@@ -16,14 +16,16 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from leadstream import __version__
-from leadstream.api.auth import OSAuthError
+from leadstream.api.auth import OSAuthError, tenant_of
 from leadstream.api.envelope import OS_VERSION, Call
+from leadstream.api.openapi import ERROR_RESPONSES, documented, validation_message
 from leadstream.broker import BrokerUnavailable
 from leadstream.edge_state import EdgeState
 from leadstream.observability.logs import RUN_ID
 from leadstream.observability.metrics import BREAKER_OPEN, OS_FALLBACKS
 from leadstream.salesos.breaker import BreakerState, CircuitBreaker
 from leadstream.salesos.context import ContextNotAvailable, resolve_sales_context
+from leadstream.salesos.discovery_v2 import DISCOVERY_V2_STAGES
 from leadstream.salesos.fallbacks import fallback_data
 from leadstream.salesos.guard import scan_payload
 from leadstream.salesos.outreach import (
@@ -34,6 +36,7 @@ from leadstream.salesos.outreach import (
 )
 from leadstream.salesos.stages import MODES
 from leadstream.schemas.os import OSRun, SignalsLoad, company_record, signal_record
+from leadstream.schemas.os_requests import REQUEST_MODELS
 from leadstream.scoring.os_profiles import PROFILES, UnknownProfile, resolve_profile
 from leadstream.scoring.os_scores import UnknownScoreType, requested_scores
 
@@ -65,11 +68,39 @@ async def version(request: Request) -> Response:
     return Call.start("/api/os/version", request.headers).ok({"os_version": OS_VERSION, "build": __version__})
 
 
-def _authorize(request: Request, call: Call) -> str:
+def _authorize(request: Request) -> str:
+    """The tenant of a request without a body: ``x-tenant-id``."""
     try:
         return request.app.state.edge.os_auth.authorize(request.headers)
     except OSAuthError as exc:
         raise Refused(exc.status, exc.error, exc.error_code) from None
+
+
+def _authenticate(request: Request) -> frozenset[str]:
+    try:
+        return request.app.state.edge.os_auth.authenticate(request.headers)  # type: ignore[no-any-return]
+    except OSAuthError as exc:
+        raise Refused(exc.status, exc.error, exc.error_code) from None
+
+
+def _tenant(allowed: frozenset[str], request: Request, body: dict[str, Any]) -> str:
+    """``x-tenant-id``, else the body's ``tenant_id`` (SPEC §7: the SaaS's pipeline route sends only that)."""
+    body_tenant = body.get("tenant_id")
+    if body_tenant is not None and not isinstance(body_tenant, str):
+        raise Refused(400, "Invalid tenant_id: must be a string", "OS_INVALID_REQUEST")
+    try:
+        return tenant_of(allowed, request.headers.get("x-tenant-id"), body_tenant)
+    except OSAuthError as exc:
+        raise Refused(exc.status, exc.error, exc.error_code) from None
+
+
+def _validated(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The body checked against its request model, with values in their documented types (unknown keys kept)."""
+    try:
+        model = REQUEST_MODELS[endpoint].model_validate(body)
+    except ValidationError as exc:
+        raise Refused(400, validation_message(exc), "OS_INVALID_REQUEST") from None
+    return model.model_dump(mode="json", exclude_unset=True)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -117,6 +148,8 @@ def _check_endpoint(endpoint: str, body: dict[str, Any]) -> list[str]:
         return ["outreach"]
     if endpoint == "discovery":
         return ["discovery"]
+    if endpoint == "discovery-v2":
+        return list(DISCOVERY_V2_STAGES)
     mode = (body.get("config") or {}).get("mode") or body.get("mode") or "full_pipeline"
     if mode not in MODES:
         raise Refused(400, f"Unknown mode {str(mode)[:64]!r}; known: {', '.join(MODES)}", "OS_INVALID_REQUEST")
@@ -127,10 +160,9 @@ async def _run(request: Request, endpoint: str) -> Response:
     edge: EdgeState = request.app.state.edge
     call = Call.start(f"/api/os/{endpoint}", request.headers)
     try:
-        tenant = _authorize(request, call)
+        allowed = _authenticate(request)
         body = await _json_body(request)
-        if body.get("tenant_id") not in (None, tenant):
-            raise Refused(403, "tenant_id in the body does not match x-tenant-id", "OS_TENANT_MISMATCH")
+        tenant = _tenant(allowed, request, body)
         if scan_payload(body).blocked:
             raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
         try:
@@ -138,19 +170,22 @@ async def _run(request: Request, endpoint: str) -> Response:
         except ContextNotAvailable as exc:
             response = call.fail(400, "Coming Soon", exc.error_code, message=exc.message)
             return response
+        body = _validated(endpoint, body)
         stages = _check_endpoint(endpoint, body)
     except Refused as refused:
         return call.fail(refused.status, refused.error, refused.error_code)
 
     run_id = f"run-{uuid.uuid4().hex}"
     RUN_ID.set(run_id)
-    breaker = edge.breakers[endpoint]
+    key = endpoint.replace("-", "_")  # breakers and fallbacks: discovery_v2
+    breaker = edge.breakers[key]
     if not breaker.allow():
         OS_FALLBACKS.labels(endpoint, "breaker_open").inc()
-        return call.ok(fallback_data(endpoint, {**body, "pipeline_id": run_id}), fallback=True)
+        return call.ok(fallback_data(key, {**body, "pipeline_id": run_id}), fallback=True)
     run = OSRun(
         run_id=run_id,
         tenant_id=tenant,
+        enterprise_id=body.get("enterprise_id"),
         user_id=request.headers.get("x-user-id"),
         request_id=call.request_id,
         client=request.headers.get("x-client"),
@@ -171,7 +206,7 @@ async def _run(request: Request, endpoint: str) -> Response:
         breaker.record_failure()
         breaker_state(endpoint, breaker)
         OS_FALLBACKS.labels(endpoint, "no_reply").inc()
-        return call.ok(fallback_data(endpoint, {**body, "pipeline_id": run_id}), fallback=True)
+        return call.ok(fallback_data(key, {**body, "pipeline_id": run_id}), fallback=True)
     breaker.record_success()
     breaker_state(endpoint, breaker)
     if answer["status"] != 200:
@@ -203,32 +238,37 @@ async def _through_the_chain(edge: EdgeState, run: OSRun, first: str, endpoint: 
     return await replies.wait(REPLY_KIND, run.run_id, waiting, timeout)  # type: ignore[no-any-return]
 
 
-@router.post("/discovery")
+@router.post("/discovery", **documented("discovery"))
 async def discovery(request: Request) -> Response:
     return await _run(request, "discovery")
 
 
-@router.post("/score")
+@router.post("/score", **documented("score"))
 async def score(request: Request) -> Response:
     return await _run(request, "score")
 
 
-@router.post("/outreach")
+@router.post("/outreach", **documented("outreach"))
 async def outreach(request: Request) -> Response:
     return await _run(request, "outreach")
 
 
-@router.post("/pipeline")
+@router.post("/pipeline", **documented("pipeline"))
 async def pipeline(request: Request) -> Response:
     return await _run(request, "pipeline")
 
 
-@router.get("/pipeline/{pipeline_id}")
+@router.post("/discovery-v2", **documented("discovery-v2"))
+async def discovery_v2(request: Request) -> Response:
+    return await _run(request, "discovery-v2")
+
+
+@router.get("/pipeline/{pipeline_id}", responses=ERROR_RESPONSES)
 async def pipeline_run(pipeline_id: str, request: Request) -> Response:
     edge: EdgeState = request.app.state.edge
     call = Call.start("/api/os/pipeline/{id}", request.headers)
     try:
-        tenant = _authorize(request, call)
+        tenant = _authorize(request)
     except Refused as refused:
         return call.fail(refused.status, refused.error, refused.error_code)
     stored = await edge.replies.stored(REPLY_KIND, pipeline_id[:128])
@@ -240,22 +280,21 @@ async def pipeline_run(pipeline_id: str, request: Request) -> Response:
     return call.ok(stored["data"])
 
 
-@router.post("/signals")
+@router.post("/signals", **documented("signals"))
 async def load_signals(request: Request) -> Response:
     """A tenant's companies and signals for the ``custom`` discovery source."""
     edge: EdgeState = request.app.state.edge
     call = Call.start("/api/os/signals", request.headers)
     try:
-        tenant = _authorize(request, call)
+        allowed = _authenticate(request)
         body = await _json_body(request)
+        tenant = _tenant(allowed, request, body)
         if scan_payload(body).blocked:
             raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
         try:
             load = SignalsLoad.model_validate(body)
         except ValidationError as exc:
-            err = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise Refused(400, f"Invalid {where}: {err['msg']}", "OS_INVALID_REQUEST") from None
+            raise Refused(400, validation_message(exc), "OS_INVALID_REQUEST") from None
     except Refused as refused:
         return call.fail(refused.status, refused.error, refused.error_code)
     topics = edge.settings.topics

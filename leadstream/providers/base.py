@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying
 
-from leadstream.client import NETWORK_ERRORS, Backoff, Outcome, retrying_kwargs
+from leadstream_client.client import NETWORK_ERRORS, Backoff, Outcome, retrying_kwargs
 
 # Short waits: a connector's whole call, retries included, must fit its budget (``provider_timeout_s``).
 BACKOFF = Backoff(base_s=0.2, max_s=1.0, jitter_s=0.2, retry_after_cap_s=1.0)

@@ -26,7 +26,6 @@ default one.
 from __future__ import annotations
 
 import math
-import re
 import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from typing import Any
 
 from leadstream.scoring.os_labels import composite_tier
 from leadstream.scoring.os_profiles import resolve_profile
+from leadstream_client.leads import CHANNEL_ALIASES, CHANNELS, DEFAULT_CHANNEL, LeadFacts, lead_facts
 
 __all__ = [
     "BANDS",
@@ -45,7 +45,6 @@ __all__ = [
     "TONES",
     "LeadFacts",
     "OutreachOptionError",
-    "fallback_outreach_item",
     "lead_facts",
     "normalise_channel",
     "normalise_personalization",
@@ -56,17 +55,13 @@ __all__ = [
     "score_band",
 ]
 
-CHANNELS = ("email", "linkedin", "call")
 TONES = ("formal", "friendly", "direct")
 PERSONALIZATION_LEVELS = ("low", "medium", "high")
 BANDS = ("HOT", "WARM", "COOL", "COLD")
 LINKEDIN_MAX_CHARS = 300
 
-DEFAULT_CHANNEL = "email"
 DEFAULT_TONE = "friendly"
 DEFAULT_PERSONALIZATION = "medium"
-
-_CHANNEL_ALIASES = {"call_script": "call", "call script": "call", "call-script": "call", "phone": "call"}
 
 
 class OutreachOptionError(ValueError):
@@ -91,7 +86,7 @@ def _option(field: str, value: object, allowed: tuple[str, ...], default: str, a
 
 def normalise_channel(value: object) -> str:
     """``email`` | ``linkedin`` | ``call`` (``call_script`` and ``phone`` mean call); None -> email."""
-    return _option("channel", value, CHANNELS, DEFAULT_CHANNEL, _CHANNEL_ALIASES)
+    return _option("channel", value, CHANNELS, DEFAULT_CHANNEL, CHANNEL_ALIASES)
 
 
 def normalise_tone(value: object) -> str:
@@ -103,92 +98,6 @@ def normalise_personalization(value: object) -> str:
 
 
 # --- lead facts ------------------------------------------------------------------------------------
-
-_NAME_FIELDS = ("name", "full_name", "lead_name", "contact_name")
-_COMPANY_FIELDS = ("company", "company_name", "organization", "organisation", "employer")
-_DESIGNATION_FIELDS = ("designation", "title", "job_title", "role", "position")
-_INDUSTRY_FIELDS = ("industry", "sector")
-_PLACEHOLDER_VALUES = frozenset({"none", "null", "nil", "n/a", "na", "undefined", "unknown", "-", "--", "?", "tbd"})
-_HONORIFICS = frozenset(
-    {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "eng", "engr", "sir", "madam", "sheikh", "sheikha", "he", "hh"}
-)
-# Control characters, zero-width space and bidi overrides; ZWJ/ZWNJ and LRM/RLM stay (Arabic-script names).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069]")
-_CLIP = {"first": 30, "full_name": 80, "company": 60, "designation": 60, "industry": 40}
-
-
-@dataclass(frozen=True, slots=True)
-class LeadFacts:
-    """What the templates may say about a lead; None when the lead does not tell."""
-
-    lead_id: str | int | None
-    full_name: str | None
-    first: str | None
-    company: str | None
-    designation: str | None
-    industry: str | None
-
-
-def _clean(value: object, limit: int) -> str | None:
-    """Printable single-line text, at most ``limit`` characters, or None for blanks and placeholders."""
-    if not isinstance(value, str):
-        return None
-    text = _CONTROL.sub("", " ".join(value.split())).strip()
-    if not text or text.casefold() in _PLACEHOLDER_VALUES:
-        return None
-    return text if len(text) <= limit else text[:limit].rstrip()
-
-
-def _first_of(lead: Mapping[str, Any], fields: tuple[str, ...], limit: int) -> str | None:
-    for field in fields:
-        text = _clean(lead.get(field), limit)
-        if text:
-            return text
-    return None
-
-
-def _tidy_case(word: str) -> str:
-    """``AHMED`` / ``ahmed`` -> ``Ahmed``; mixed case (``McDonald``) and initials (``JP``) are kept."""
-    if len(word) > 2 and (word.isupper() or word.islower()):
-        return word[0].upper() + word[1:].lower()
-    return word
-
-
-def _first_name(full_name: str | None) -> str | None:
-    if not full_name:
-        return None
-    for word in full_name.split():
-        if word.replace(".", "").casefold() not in _HONORIFICS:
-            return _tidy_case(word.strip(",;"))
-    return None
-
-
-def _lead_id(lead: Mapping[str, Any]) -> str | int | None:
-    for field in ("id", "lead_id"):
-        value = lead.get(field)
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            return value
-    return None
-
-
-def lead_facts(lead: object) -> LeadFacts:
-    """Name, first name, company, designation and industry of a lead, from any common spelling."""
-    lead = lead if isinstance(lead, Mapping) else {}
-    full_name = _first_of(lead, _NAME_FIELDS, _CLIP["full_name"])
-    first = _clean(lead.get("first_name"), _CLIP["first"])
-    if full_name is None and first:
-        last = _clean(lead.get("last_name"), _CLIP["full_name"])
-        full_name = f"{first} {last}" if last else first
-    first = _tidy_case(first) if first else _first_name(full_name)
-    return LeadFacts(
-        lead_id=_lead_id(lead),
-        full_name=full_name,
-        first=first[: _CLIP["first"]] if first else None,
-        company=_first_of(lead, _COMPANY_FIELDS, _CLIP["company"]),
-        designation=_first_of(lead, _DESIGNATION_FIELDS, _CLIP["designation"]),
-        industry=_first_of(lead, _INDUSTRY_FIELDS, _CLIP["industry"]),
-    )
-
 
 # --- score band ------------------------------------------------------------------------------------
 
@@ -652,38 +561,4 @@ def outreach_item(
         "message": message,
         "generated_at": _timestamp(generated_at),
         "ai_generated": False,
-    }
-
-
-_FALLBACK_SUBJECTS = ("Following up with {company}", "Following up")
-_FALLBACK_GREETINGS = ("Hello {first},", "Hello,")
-_FALLBACK_BODY = (
-    "I would like to follow up on how we might work together.\n\n"
-    "[Placeholder: the outreach service is temporarily unavailable, so this is a generic draft. "
-    "Generate the message again shortly for a personalised version.]\n\n"
-    "Best regards"
-)
-
-
-def fallback_outreach_item(lead: Mapping[str, Any], channel: object, generated_at: datetime | str) -> dict[str, Any]:
-    """The VS6 placeholder item (SPEC §5.4) for when the stream processors do not answer.
-
-    Never raises: an unknown channel is reported as ``email`` and a malformed lead gives a generic text.
-    """
-    try:
-        channel = normalise_channel(channel)
-    except OutreachOptionError:
-        channel = DEFAULT_CHANNEL
-    facts = lead_facts(lead)
-    values = {"first": facts.first, "company": facts.company}
-    body = f"{_fill(_FALLBACK_GREETINGS, values)}\n\n{_FALLBACK_BODY}"
-    return {
-        "lead_id": facts.lead_id,
-        "lead_name": facts.full_name or "",
-        "channel": channel,
-        "status": "fallback",
-        "message": {"subject": _fill(_FALLBACK_SUBJECTS, values), "body": body},
-        "generated_at": _timestamp(generated_at),
-        "ai_generated": False,
-        "fallback": True,
     }

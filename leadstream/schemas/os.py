@@ -16,6 +16,7 @@ class OSRun(BaseModel):
 
     run_id: str
     tenant_id: str
+    enterprise_id: str | None = None
     user_id: str | None = None
     request_id: str
     client: str | None = None

@@ -26,10 +26,9 @@ from leadstream.scoring.os_explain import explain_composite, explain_e, explain_
 from leadstream.scoring.os_labels import composite_grade, composite_tier, e_strength, l_tier, q_rating, t_category
 from leadstream.scoring.os_profiles import PROFILES, UnknownProfile, profile_weights, resolve_profile
 from leadstream.scoring.os_signals import Signal, normalise_signal, normalise_signals, parse_confidence, parse_date
+from leadstream_client.fallbacks import FALLBACK_VALUE, fallback_score_data
 
 SCORE_TYPES = ("q_score", "t_score", "l_score", "e_score", "composite")
-FALLBACK_VALUE = 50
-FALLBACK_EXPLANATION = "Score calculated using fallback values"  # the contract's wording
 
 __all__ = [
     "FALLBACK_VALUE",
@@ -161,36 +160,3 @@ def score_entity(
         data["explanations"] = {name: sentences[name] for name in wanted}
     data["scoring_profile"] = profile
     return data
-
-
-def fallback_score_data(
-    entity_id: object = None,
-    entity_type: str = "company",
-    profile: str | None = "default",
-    *,
-    include_breakdown: bool = True,
-) -> dict[str, Any]:
-    """The VS6 fallback ``data`` (SPEC §5.4): 50 everywhere, labelled by the same ladders.
-
-    At 50 every ladder gives exactly the spec's fixed labels (FAIR / SOON / WARM / FAIR, composite
-    COOL, grade C); the tests pin that. The profile is echoed, not validated: a fallback must not fail.
-    """
-    v = FALLBACK_VALUE
-    scores: dict[str, dict[str, Any]] = {
-        "q_score": {"value": v, "rating": q_rating(v)},
-        "t_score": {"value": v, "category": t_category(v)},
-        "l_score": {"value": v, "tier": l_tier(v)},
-        "e_score": {"value": v, "strength": e_strength(v)},
-        "composite": {"value": v, "tier": composite_tier(v), "grade": composite_grade(v)},
-    }
-    if include_breakdown:  # same shape as a real answer; there are no parts to show
-        for body in scores.values():
-            body["breakdown"] = {}
-    return {
-        "entity_id": entity_id,
-        "entity_type": entity_type,
-        "scores": scores,
-        "explanations": {"composite": FALLBACK_EXPLANATION},
-        "scoring_profile": profile or "default",
-        "fallback": True,
-    }

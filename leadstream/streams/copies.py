@@ -60,6 +60,7 @@ SIGNAL_COLUMNS = (
 RUN_COLUMNS = (
     "run_id",
     "tenant_id",
+    "enterprise_id",
     "user_id",
     "request_id",
     "client",
@@ -250,6 +251,7 @@ def run_from(record: ConsumerRecord) -> list[object]:
     return [
         run["run_id"],
         run["tenant_id"],
+        run.get("enterprise_id") or "",
         run.get("user_id") or "",
         run.get("request_id") or "",
         run.get("client") or "",

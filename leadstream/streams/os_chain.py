@@ -24,8 +24,9 @@ from pydantic import ValidationError
 from leadstream.observability import metrics as m
 from leadstream.observability.health import LOOPS
 from leadstream.observability.logs import PARTITION, RUN_ID
-from leadstream.providers import ProviderQuery, search_providers
+from leadstream.providers import CONNECTORS, ProviderQuery, search_providers
 from leadstream.replies import post_reply
+from leadstream.salesos.discovery_v2 import discovery_v2_data, search
 from leadstream.salesos.stages import (
     STAGES,
     discover,
@@ -93,6 +94,8 @@ class OSStages:
 
     # --- the stages ------------------------------------------------------------------------
     async def discovery(self, run: OSRun) -> None:
+        if run.endpoint.endswith("/discovery-v2"):
+            return await self._discovery_v2(run)
         config = run.request.get("config") or {}
         if run.endpoint.endswith("/pipeline"):
             config = {**config, **(config.get("discovery") or {})}
@@ -105,6 +108,20 @@ class OSStages:
         )
         external_found = {name: result.as_dict() for name, result in external.items()}
         run.results["discovery"] = discover(companies, signals, config, failed, external_found)
+
+    async def _discovery_v2(self, run: OSRun) -> None:
+        """The query over the tenant's companies and every provider connector that has credentials."""
+        query = run.request.get("query") or ""
+        strict = bool((run.request.get("options") or {}).get("strictMode"))
+        sources = ["custom", *(c.name for c in CONNECTORS.values() if c.configured(self._settings))]
+        asked = ProviderQuery({"keywords": query} if query.strip() else {}, 100, run.context.get("region", "UAE"))
+        companies, signals, (external, failed) = await asyncio.gather(
+            self.companies(run.tenant_id),
+            self.signals(run.tenant_id),
+            search_providers(self._settings, sources, asked),
+        )
+        found = {name: result.as_dict() for name, result in external.items()}
+        run.results["discovery"] = search(companies, signals, query, strict, sources, failed, found)
 
     async def enrich(self, run: OSRun) -> None:
         run.results["enrich"] = enrich(run.results.get("discovery", {}))
@@ -188,6 +205,8 @@ def answer(run: OSRun) -> dict[str, Any]:
         data: dict[str, Any] = r["score"]
     elif run.endpoint.endswith("/discovery"):
         data = {**r["discovery"], "region": run.context.get("region"), "vertical": run.context.get("vertical")}
+    elif run.endpoint.endswith("/discovery-v2"):
+        data = discovery_v2_data(r["discovery"], r["rank"], run.request, run.context)
     elif run.endpoint.endswith("/outreach"):
         data = {"outreach_items": r["outreach"], "total": len(r["outreach"])}
     else:

@@ -211,3 +211,24 @@ async def test_edge_verifies_bearer_tokens(edge: EdgeFactory, settings: Settings
     assert ok.status_code == 200 and ok.json()["success"] is True
     for path in ("health", "version"):  # still open
         assert (await client.get(f"/api/os/{path}")).status_code == 200
+
+
+def test_tenant_from_the_header_or_else_the_body() -> None:
+    from leadstream.api.auth import TENANT_MISMATCH, tenant_of
+
+    acme = frozenset({"acme"})
+    assert tenant_of(acme, "acme", None) == "acme"
+    assert tenant_of(acme, None, "acme") == "acme"  # the SaaS's pipeline route: no header
+    assert tenant_of(acme, "acme", "acme") == "acme"
+    assert tenant_of(frozenset({"*"}), "", " globex ") == "globex"
+    for header, body, error in [
+        (None, None, TENANT_REQUIRED),
+        ("  ", "", TENANT_REQUIRED),
+        (None, "globex", AUTH_DENIED),  # same rule as the header
+        ("globex", None, AUTH_DENIED),
+        ("acme", "globex", TENANT_MISMATCH),
+    ]:
+        with pytest.raises(OSAuthError) as exc:
+            tenant_of(acme, header, body)
+        assert exc.value is error
+    assert TENANT_MISMATCH.status == 400 and TENANT_MISMATCH.error_code == "OS_TENANT_MISMATCH"

@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from leadstream.schemas.os_responses import RESPONSE_MODELS
 from leadstream.settings import Settings
 from tests.processes import edge_and_worker
 
@@ -100,7 +101,90 @@ def test_auth(os_edge: tuple[Settings, httpx.Client], hdrs: dict[str, str], stat
 def test_body_tenant_must_match_header(os_edge: tuple[Settings, httpx.Client]) -> None:
     _, http = os_edge
     r = post(http, "discovery", {"tenant_id": "globex"})
-    assert r.status_code == 403 and r.json()["error_code"] == "OS_TENANT_MISMATCH"
+    assert r.status_code == 400 and r.json()["error_code"] == "OS_TENANT_MISMATCH"
+    assert_envelope(r.json(), "/api/os/discovery")
+
+
+def saas_pipeline(http: httpx.Client, body: dict[str, Any], token: str = TOKEN) -> httpx.Response:
+    """As the SaaS's pipeline route calls: no x-tenant-id, the tenant (and enterprise) in the body."""
+    return http.post("/api/os/pipeline", json=body, headers={"x-pr-os-token": token, "X-Client": "premiumradar-saas"})
+
+
+def test_tenant_from_the_body_without_the_header(os_edge: tuple[Settings, httpx.Client]) -> None:
+    settings, http = os_edge
+    request_id = f"body-{uuid.uuid4().hex[:8]}"
+    body = {
+        "tenant_id": "acme",
+        "enterprise_id": "ent-9",
+        "region_code": "UAE",
+        "vertical_id": "banking",
+        "config": {"mode": "discovery_to_score", "discovery": {"sources": ["custom"]}},
+    }
+    r = http.post(
+        "/api/os/pipeline",
+        json=body,
+        headers={"x-pr-os-token": TOKEN, "X-Client": "premiumradar-saas", "x-request-id": request_id},
+    )
+    assert r.status_code == 200, r.text
+    RESPONSE_MODELS["pipeline"].model_validate(r.json())
+    data = r.json()["data"]
+    assert "fallback" not in data and data["status"] == "completed"
+    found = {c["company_id"] for c in data["stages"]["discovery"]["companies"]}
+    assert found == {"c-1", "c-2"}  # acme's companies, never globex's
+    # the token must be allowed for the body's tenant, as for the header's
+    denied = saas_pipeline(http, {**body, "tenant_id": "acme"}, token="globex-only")
+    assert denied.status_code == 403 and denied.json()["error_code"] == "OS_AUTH_DENIED"
+    missing = saas_pipeline(http, {"config": {"mode": "discovery_only"}})
+    assert missing.status_code == 400 and missing.json()["error_code"] == "OS_TENANT_REQUIRED"
+    assert wait_for_run(settings, request_id, "tenant_id, enterprise_id, endpoint") == [
+        {"tenant_id": "acme", "enterprise_id": "ent-9", "endpoint": "/api/os/pipeline"}
+    ]
+
+
+def wait_for_run(settings: Settings, request_id: str, columns: str) -> list[dict[str, Any]]:
+    from tests.processes import run_cli
+
+    deadline = time.monotonic() + 30
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not rows:
+        sql = f"SELECT {columns} FROM os_runs_v WHERE request_id = '{request_id}'"
+        rows = orjson.loads(run_cli(settings, "query", "--format", "json", sql))
+        time.sleep(0.5)
+    return rows
+
+
+def test_discovery_v2_searches_and_ranks(os_edge: tuple[Settings, httpx.Client]) -> None:
+    _, http = os_edge
+    body = {
+        "query": "hiring banking",
+        "sales_context": {"vertical": "banking", "sub_vertical": "employee_banking", "region": "UAE"},
+        "options": {"maxResults": 10, "strictMode": False},
+        "user_preferences": {},
+    }
+    r = post(http, "discovery-v2", body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert_envelope(out, "/api/os/discovery-v2")
+    RESPONSE_MODELS["discovery-v2"].model_validate(out)  # the documented shape
+    data = out["data"]
+    assert "fallback" not in data and data["companyCount"] == 1
+    assert data["companies"][0]["company_id"] == "c-1" and data["companies"][0]["name"] == "Emirates Widgets"
+    ranked = data["discovery"]["ranked"][0]
+    assert ranked["rank"] == 1 and ranked["company_id"] == "c-1" and 0 <= ranked["composite"] <= 100
+    assert data["uxTruth"]["isEmpty"] is False
+    assert data["trace"]["query"] == "hiring banking" and data["trace"]["region"] == "UAE"
+    assert data["trace"]["sources"]["used"] == ["custom"]
+    everything = post(http, "discovery-v2", {"query": ""}).json()["data"]
+    assert {c["company_id"] for c in everything["companies"]} == {"c-1", "c-2"}
+    composites = [c["composite"] for c in everything["discovery"]["ranked"]]
+    assert composites == sorted(composites, reverse=True)
+    strict = post(http, "discovery-v2", {"query": "hiring retail", "options": {"strictMode": True}}).json()["data"]
+    assert strict["companyCount"] == 0 and strict["uxTruth"]["isEmpty"] is True
+    other = post(http, "discovery-v2", {"query": "globex"}).json()["data"]
+    assert other["companyCount"] == 0  # another tenant's company is never found
+    bad = post(http, "discovery-v2", {"query": "x", "options": {"maxResults": 0}})
+    assert bad.status_code == 400 and bad.json()["error_code"] == "OS_INVALID_REQUEST"
+    assert "maxResults" in bad.json()["error"]
 
 
 def test_score_entity_data(os_edge: tuple[Settings, httpx.Client]) -> None:
@@ -117,6 +201,7 @@ def test_score_entity_data(os_edge: tuple[Settings, httpx.Client]) -> None:
     out = r.json()
     assert out["success"] is True and out["meta"]["request_id"] == "req-123"
     assert_envelope(out, "/api/os/score")
+    RESPONSE_MODELS["score"].model_validate(out)
     scores = out["data"]["scores"]
     assert set(scores) == {"q_score", "t_score", "l_score", "e_score", "composite"}
     assert out["data"]["scoring_profile"] == "banking_employee" and out["data"]["explanations"]["composite"]
@@ -210,11 +295,14 @@ def test_outreach(os_edge: tuple[Settings, httpx.Client]) -> None:
     }
     r = post(http, "outreach", body)
     assert r.status_code == 200, r.text
+    RESPONSE_MODELS["outreach"].model_validate(r.json())
     data = r.json()["data"]
     [item] = data["outreach_items"]
     assert data["total"] == 1 and item["lead_id"] == "l-1" and item["channel"] == "email"
     assert "Ahmed" in item["message"]["body"] and item["ai_generated"] is False
     assert post(http, "outreach", {"leads": []}).status_code == 400
+    role = post(http, "outreach", {"leads": [{"id": "l-2", "name": "HR Decision Maker", "company": "Acme"}]})
+    assert role.json()["data"]["outreach_items"][0]["message"]["body"].startswith("Hi there,")
 
 
 def test_pipeline_modes_and_lookup(os_edge: tuple[Settings, httpx.Client]) -> None:
@@ -240,24 +328,10 @@ def test_pipeline_modes_and_lookup(os_edge: tuple[Settings, httpx.Client]) -> No
 
 
 def test_runs_are_recorded_with_tenant(os_edge: tuple[Settings, httpx.Client]) -> None:
-    from tests.processes import run_cli
-
     settings, http = os_edge
     request_id = f"rec-{uuid.uuid4().hex[:8]}"
     post(http, "score", {"entity_data": {"name": "Rec Co"}}, **{"x-request-id": request_id, "x-user-id": "u-7"})
-    deadline = time.monotonic() + 30
-    rows: list[dict[str, Any]] = []
-    while time.monotonic() < deadline and not rows:
-        rows = orjson.loads(
-            run_cli(
-                settings,
-                "query",
-                "--format",
-                "json",
-                f"SELECT tenant_id, user_id, endpoint, status, client FROM os_runs_v WHERE request_id = '{request_id}'",
-            )
-        )
-        time.sleep(0.5)
+    rows = wait_for_run(settings, request_id, "tenant_id, user_id, endpoint, status, client")
     assert rows == [
         {
             "tenant_id": "acme",
@@ -281,6 +355,9 @@ async def test_async_client_against_the_running_edge_and_worker(os_edge: tuple[S
         assert run["data"]["stages"]["discovery"]["status"] == "completed"
         again = await client.get_pipeline(run["data"]["pipeline_id"])
         assert again["data"]["pipeline_id"] == run["data"]["pipeline_id"]
+        found = await client.discovery_v2("widgets", sales_context={"region": "UAE"}, max_results=5)
+        assert found["success"] is True and "fallback" not in found["data"]
+        assert [c["company_id"] for c in found["data"]["companies"]] == ["c-1"]
 
 
 def test_sync_client_raises_on_auth_errors(os_edge: tuple[Settings, httpx.Client]) -> None:

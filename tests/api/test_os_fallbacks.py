@@ -58,3 +58,18 @@ async def test_breaker_opens_after_consecutive_failures(client) -> None:  # type
         await client.post("/api/os/score", json={"entity_id": "e"}, headers=HEADERS)
     health = (await client.get("/api/os/health")).json()["data"]
     assert health["breakers"]["score"] == "OPEN"
+
+
+async def test_discovery_v2_fallback_is_the_saas_body(client) -> None:  # type: ignore[no-untyped-def]
+    body = {"query": "payroll", "sales_context": {"region": "UAE"}, "options": {"maxResults": 5}}
+    r = await client.post("/api/os/discovery-v2", json=body, headers=HEADERS)
+    data = r.json()["data"]
+    assert r.status_code == 200 and r.json()["success"] is True and r.json()["meta"]["endpoint"].endswith("-v2")
+    assert data["discovery"] == {"candidates": [], "ranked": [], "actions": {}}
+    assert data["uxTruth"] == {
+        "headline": "Discovery temporarily unavailable",
+        "explanation": "Please try again later",
+        "isEmpty": True,
+    }
+    assert data["trace"] == {"query": "payroll", "region": "UAE", "fallback": True}
+    assert data["companies"] == [] and data["companyCount"] == 0

@@ -105,3 +105,20 @@ def test_pipeline_scores_the_providers_companies(http: httpx.Client, providers: 
     assert stages["discovery"]["sources"] == {"used": ["apollo"], "failed": []}
     assert [s["entity_id"] for s in stages["score"]["scores"]] == ["apollo:64a1f0", "apollo:64a1f1"]
     assert {x["entity_id"] for x in stages["rank"]["ranked"]} == {"apollo:64a1f0", "apollo:64a1f1"}
+
+
+def test_discovery_v2_searches_every_configured_provider(http: httpx.Client, providers: StubServer) -> None:
+    providers.reply(APOLLO, Reply(200, APOLLO_SEARCH))
+    providers.reply(LINKEDIN, Reply(200, LINKEDIN_SEARCH))
+    r = http.post("/api/os/discovery-v2", json={"query": "payroll", "options": {"maxResults": 10}}, headers=HEADERS)
+    assert r.status_code == 200, r.text
+    data = r.json()["data"]
+    assert "fallback" not in data
+    assert data["trace"]["sources"] == {"used": ["custom", "apollo", "linkedin"], "failed": []}
+    [asked] = providers.seen(APOLLO)
+    assert asked.query["q_organization_keyword_tags[]"] == ["payroll"]  # the query goes to the providers
+    assert "c-1" in [c["company_id"] for c in data["companies"]]  # Gulf Payroll, the tenant's own
+    found = {c["company_id"] for c in data["discovery"]["candidates"]}
+    assert {c["company_id"] for c in data["companies"]} <= found
+    composites = [x["composite"] for x in data["discovery"]["ranked"]]
+    assert composites == sorted(composites, reverse=True)

@@ -22,16 +22,11 @@ from leadstream.settings import Settings
 from leadstream.site_registry import publish_site
 from tests.conftest import delete_topics
 from tests.edge_fixtures import ORIGIN
+from tests.json_strategies import json_values
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = 1500
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
-    max_leaves=12,
-)
 
 SYNC_KEYS = {
     "s": st.sampled_from(["site-1", "ghost", "", "x" * 200]) | json_values,

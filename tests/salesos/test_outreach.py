@@ -15,13 +15,13 @@ from leadstream.salesos.outreach import (
     TONES,
     OutreachOptionError,
     _next_quarter,
-    fallback_outreach_item,
     lead_facts,
     outreach_item,
     render_outreach,
     score_band,
 )
 from leadstream.scoring.os_profiles import PROFILES, UnknownProfile
+from leadstream_client.fallbacks import fallback_outreach_item
 
 AHMED = {
     "id": "lead-1",
@@ -447,3 +447,21 @@ def test_any_lead_renders(lead: dict, profile: str, channel: str, tone: str, lev
     assert not re.search(r"\b(?:Hi|Dear|Hello) (?:None|null)\b", message["body"])
     if channel == "linkedin":
         assert len(message["body"]) <= LINKEDIN_MAX_CHARS
+
+
+@pytest.mark.parametrize("name", ["HR Decision Maker", "Contact 1", "Head of Sales"])
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("tone", TONES)
+def test_a_role_or_placeholder_is_not_greeted_as_a_person(name: str, channel: str, tone: str) -> None:
+    lead = {"id": "l-1", "name": name, "company": "Acme Holdings"}
+    item = outreach_item(lead, channel=channel, tone=tone, generated_at=NOW)
+    first_word = name.split()[0]
+    text = item["message"]["subject"] + "\n" + item["message"]["body"]
+    assert not re.search(rf"(Hi|Dear|Hello|^)\s*{first_word}\b", text, re.MULTILINE)
+    assert item["lead_name"] == name  # the lead is still named as given
+    assert fallback_outreach_item(lead, channel, NOW)["message"]["body"].startswith("Hello,")
+
+
+def test_role_name_gets_the_neutral_friendly_greeting() -> None:
+    item = outreach_item({"name": "HR Decision Maker", "company": "Acme"}, channel="email", generated_at=NOW)
+    assert item["message"]["body"].startswith("Hi there,")

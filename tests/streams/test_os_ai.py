@@ -108,7 +108,9 @@ async def test_no_server_listening_keeps_the_templates() -> None:
 
 
 async def test_many_leads_are_batched_and_capped() -> None:
-    leads = [{"id": f"l-{n}", "name": f"Lead{n} Person", "company": "Acme"} for n in range(55)]
+    # 55 different first names (a name with a digit in it is a placeholder, never greeted as a person)
+    names = [f"{a}{b}" for a in ("Amal", "Badr", "Dana", "Faris", "Hala", "Jana") for b in "aeiouynrsl"]
+    leads = [{"id": f"l-{n}", "name": f"{names[n]} Khan", "company": "Acme"} for n in range(55)]
     with stub_llm() as stub:
         assistant = OSAssistant(Settings(llm_base_url=stub.base_url, llm_timeout_s=5))
         items = [outreach_item(lead, generated_at=NOW) for lead in leads]
@@ -116,4 +118,4 @@ async def test_many_leads_are_batched_and_capped() -> None:
         requests = stub.take()
     assert len(requests) == 5  # batches of 10, at most 50 leads per run
     assert [i["ai_generated"] for i in items] == [True] * 50 + [False] * 5
-    assert items[49]["message"]["subject"] == "AI note for Lead49"
+    assert items[49]["message"]["subject"] == f"AI note for {names[49]}"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadstream.salesos.breaker import BREAKER_POLICIES, BreakerPolicy, BreakerState, CircuitBreaker
+from leadstream_client.breaker import BREAKER_POLICIES, BreakerPolicy, BreakerState, CircuitBreaker
 
 
 class FakeClock:
@@ -230,7 +230,13 @@ def test_opens_exactly_when_threshold_failures_run_consecutively(outcomes: list[
 
 def test_policies_follow_the_contract_table() -> None:
     table = {name: (p.retries, p.request_timeout_s) for name, p in BREAKER_POLICIES.items()}
-    assert table == {"score": (2, 15.0), "discovery": (2, 30.0), "outreach": (2, 20.0), "pipeline": (1, 65.0)}
+    assert table == {
+        "score": (2, 15.0),
+        "discovery": (2, 30.0),
+        "discovery_v2": (2, 30.0),
+        "outreach": (2, 20.0),
+        "pipeline": (1, 65.0),
+    }
     assert all(p.success_threshold == 2 for p in BREAKER_POLICIES.values())
     assert BREAKER_POLICIES["discovery"].failure_threshold == 3
     assert BREAKER_POLICIES["discovery"].reset_timeout_s == 60.0

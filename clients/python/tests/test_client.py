@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from leadstream.client import (
+from leadstream_client import (
     CLIENT_POLICIES,
     Backoff,
     OSClient,
@@ -26,7 +26,7 @@ from leadstream.client import (
     fallback_body,
     parse_retry_after,
 )
-from leadstream.salesos.breaker import BreakerState
+from leadstream_client.breaker import BreakerState
 
 BASE = "http://os.test"
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
