@@ -36,8 +36,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 from rich.progress import Progress
 
-from leadstream.broker import delete_topics
-from leadstream.heap import settle_heap
+from leadstream.commands.heap import settle_heap
+from leadstream.kafka.broker import delete_topics
 from leadstream.settings import REPO_ROOT, Settings
 from tests.conftest import free_port
 from tests.processes import run_cli, settings_env, wait_http

@@ -59,7 +59,7 @@ def edge(
     # Before any edge process imports prometheus_client: their metrics add up on GET /metrics.
     prepare_multiprocess_dir(s.var_dir / "metrics" / f"edge-{port}")
     uvicorn.run(
-        "leadstream.edge:serve_app",
+        "leadstream.edge.app:serve_app",
         factory=True,
         host=host or s.edge_host,
         port=port,
@@ -183,7 +183,7 @@ def query(
 
 def _site_command(public_id: str, update: dict[str, object], must_exist: bool) -> None:
     from leadstream.schemas.sites import SiteRecord
-    from leadstream.site_registry import RegistryUnavailable, publish_site, read_sites
+    from leadstream.sites.registry import RegistryUnavailable, publish_site, read_sites
 
     s = get_settings()
 
@@ -244,7 +244,7 @@ def sites_disable(public_id: str) -> None:
 @sites_app.command("list")
 def sites_list() -> None:
     """List registered sites."""
-    from leadstream.site_registry import RegistryUnavailable, read_sites
+    from leadstream.sites.registry import RegistryUnavailable, read_sites
 
     try:
         sites = asyncio.run(read_sites(get_settings()))
@@ -287,7 +287,7 @@ def dlq_list(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | json | tsv")] = "table",
 ) -> None:
     """List dead letters: where they came from and why they failed."""
-    from leadstream.dead_letters import list_dead_letters
+    from leadstream.commands.dead_letters import list_dead_letters
     from leadstream.storage.analyst import QueryError
 
     try:
@@ -304,7 +304,7 @@ def dlq_replay(
     """Publish dead letters to their source topics again (after a fix)."""
     from rich.progress import Progress
 
-    from leadstream.dead_letters import replay_dead_letters
+    from leadstream.commands.dead_letters import replay_dead_letters
     from leadstream.storage.analyst import QueryError
 
     with Progress(console=err, transient=True) as progress:
@@ -327,7 +327,7 @@ def os_load(
     """Load a tenant's companies or signals (the `custom` discovery source)."""
     from rich.progress import Progress
 
-    from leadstream.os_load import KINDS, load_file
+    from leadstream.commands.os_load import KINDS, load_file
 
     if kind not in KINDS:
         raise _fail(f"--kind must be one of {', '.join(KINDS)}")

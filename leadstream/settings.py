@@ -20,7 +20,7 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 class Topics:
     """Kafka topic names, all under one configurable prefix."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, worker_group: str = "leadstream-worker") -> None:
         self.events = f"{prefix}events"
         self.sites = f"{prefix}sites"
         self.calls = f"{prefix}calls"
@@ -30,6 +30,10 @@ class Topics:
         self.os_signals = f"{prefix}os.signals"
         self.os_runs = f"{prefix}os.runs"
         self.erasures = f"{prefix}erasures"
+        # The scorer's and matcher's changelogs, named as Faust named them when the two ran on it,
+        # so that their state carries over.
+        self.sessions_changelog = f"{worker_group}-sessions-changelog"
+        self.matcher_changelog = f"{worker_group}-fingerprint_sessions-changelog"
         self._prefix = prefix
 
     def os_stage(self, stage: str) -> str:
@@ -180,7 +184,7 @@ class Settings(BaseSettings):
 
     @property
     def topics(self) -> Topics:
-        return Topics(self.topic_prefix)
+        return Topics(self.topic_prefix, self.worker_group)
 
     @property
     def global_origins(self) -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from leadstream import broker
+from leadstream.kafka import broker
 from leadstream.settings import REPO_ROOT, Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse

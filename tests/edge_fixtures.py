@@ -9,10 +9,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from leadstream.edge import create_app
+from leadstream.edge.app import create_app
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
-from leadstream.site_registry import publish_site
+from leadstream.sites.registry import publish_site
 
 ORIGIN = "https://shop.example"
 SECRET = "test-signing-secret"

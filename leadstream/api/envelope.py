@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from leadstream.http import JSONResponse
+from leadstream.edge.http import JSONResponse
 
 OS_VERSION = "1.0.0"
 

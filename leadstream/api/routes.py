@@ -19,8 +19,8 @@ from leadstream import __version__
 from leadstream.api.auth import OSAuthError, tenant_of
 from leadstream.api.envelope import OS_VERSION, Call
 from leadstream.api.openapi import ERROR_RESPONSES, documented, validation_message
-from leadstream.broker import BrokerUnavailable
-from leadstream.edge_state import EdgeState
+from leadstream.api.ports import OSEdge
+from leadstream.kafka.broker import BrokerUnavailable
 from leadstream.observability.logs import RUN_ID
 from leadstream.observability.metrics import BREAKER_OPEN, OS_FALLBACKS
 from leadstream.salesos.breaker import BreakerState, CircuitBreaker
@@ -51,7 +51,7 @@ class Refused(Exception):
 
 @router.get("/health")
 async def health(request: Request) -> Response:
-    edge: EdgeState = request.app.state.edge
+    edge: OSEdge = request.app.state.edge
     call = Call.start("/api/os/health", request.headers)
     return call.ok(
         {
@@ -157,7 +157,7 @@ def _check_endpoint(endpoint: str, body: dict[str, Any]) -> list[str]:
 
 
 async def _run(request: Request, endpoint: str) -> Response:
-    edge: EdgeState = request.app.state.edge
+    edge: OSEdge = request.app.state.edge
     call = Call.start(f"/api/os/{endpoint}", request.headers)
     try:
         allowed = _authenticate(request)
@@ -221,7 +221,7 @@ def breaker_state(endpoint: str, breaker: CircuitBreaker) -> None:
     BREAKER_OPEN.labels(endpoint).set(BREAKER_LEVEL[breaker.state])
 
 
-async def _through_the_chain(edge: EdgeState, run: OSRun, first: str, endpoint: str) -> dict[str, Any] | None:
+async def _through_the_chain(edge: OSEdge, run: OSRun, first: str, endpoint: str) -> dict[str, Any] | None:
     """Publish the run to its first stage and wait for the chain's answer (None: none in time)."""
     replies = edge.replies
     waiting = replies.expect(REPLY_KIND, run.run_id) if replies.available else None
@@ -265,7 +265,7 @@ async def discovery_v2(request: Request) -> Response:
 
 @router.get("/pipeline/{pipeline_id}", responses=ERROR_RESPONSES)
 async def pipeline_run(pipeline_id: str, request: Request) -> Response:
-    edge: EdgeState = request.app.state.edge
+    edge: OSEdge = request.app.state.edge
     call = Call.start("/api/os/pipeline/{id}", request.headers)
     try:
         tenant = _authorize(request)
@@ -283,7 +283,7 @@ async def pipeline_run(pipeline_id: str, request: Request) -> Response:
 @router.post("/signals", **documented("signals"))
 async def load_signals(request: Request) -> Response:
     """A tenant's companies and signals for the ``custom`` discovery source."""
-    edge: EdgeState = request.app.state.edge
+    edge: OSEdge = request.app.state.edge
     call = Call.start("/api/os/signals", request.headers)
     try:
         allowed = _authenticate(request)

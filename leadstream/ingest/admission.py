@@ -9,12 +9,12 @@ from __future__ import annotations
 import orjson
 
 from leadstream.ingest.cors import CorsPolicy, allow_origin
+from leadstream.ingest.ports import KnowsSites
 from leadstream.ingest.ratelimit import Decision, RateLimiter
 from leadstream.ingest.responses import rate_limited, tracking_error
 from leadstream.ingest.wire import BodyTooLarge, Inbound, Reply
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.sites import SiteRecord
-from leadstream.site_registry import SiteRegistry
 
 ORIGIN_DENIED = "Origin not allowed"
 
@@ -49,7 +49,7 @@ def invalid(exc: PayloadError, origin: str | None) -> Rejected:
     return Rejected(tracking_error(400, exc.message, allow_origin(origin)))
 
 
-def require_site(sites: SiteRegistry, cors: CorsPolicy, site_id: str, origin: str | None) -> SiteRecord:
+def require_site(sites: KnowsSites, cors: CorsPolicy, site_id: str, origin: str | None) -> SiteRecord:
     site = sites.get(site_id)
     if site is None:
         raise Rejected(tracking_error(404, "Site not found"))

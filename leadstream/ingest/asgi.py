@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from leadstream.edge_state import EdgeState
 from leadstream.ingest.admission import Rejected
 from leadstream.ingest.call_event import handle_call_event
+from leadstream.ingest.ports import TrackingEdge
 from leadstream.ingest.preflight import handle_preflight
 from leadstream.ingest.responses import tracking_error
 from leadstream.ingest.script import SCRIPT_PATH, TrackerScript
@@ -28,7 +28,7 @@ from leadstream.observability.logs import new_request_id
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[EdgeState, Inbound], Awaitable[Reply]]
+Handler = Callable[[TrackingEdge, Inbound], Awaitable[Reply]]
 CALL_EVENT_PATHS = ("/api/call-event", "/api/call-event/v2")  # v2: where OpsMantik's tracker posts
 ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "/api/sync"): handle_sync,
@@ -46,17 +46,17 @@ class EdgeApp:
 
     def __init__(self, api: FastAPI) -> None:
         self.api = api
-        self._edge: EdgeState | None = None
+        self._edge: TrackingEdge | None = None
         self._metrics = EDGE
 
     @property
-    def edge(self) -> EdgeState:
+    def edge(self) -> TrackingEdge:
         edge = self._edge
         if edge is None:
             raise RuntimeError("the edge's lifespan has not started")
         return edge
 
-    def started(self, edge: EdgeState) -> None:
+    def started(self, edge: TrackingEdge) -> None:
         """Called by the lifespan once the shared resources run (kept here: read per request)."""
         self._edge = self.api.state.edge = edge
 

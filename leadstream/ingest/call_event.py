@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from uuid_utils.compat import uuid7
 
-from leadstream.broker import BrokerUnavailable
-from leadstream.edge_state import EdgeState
 from leadstream.ingest.admission import check_origin, invalid, read_json, require_site, within_rate
 from leadstream.ingest.cors import allow_origin
+from leadstream.ingest.ports import TrackingEdge
 from leadstream.ingest.responses import broker_unavailable
 from leadstream.ingest.signing import signature_problem
 from leadstream.ingest.wire import Inbound, Reply
+from leadstream.kafka.broker import BrokerUnavailable
 from leadstream.schemas.calls import CallAnswer, CallEventRequest, CallRecord
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.sites import SiteRecord
@@ -28,7 +28,7 @@ from leadstream.scoring.phone import normalize_phone
 REPLY_KIND = "call"
 
 
-async def handle_call_event(edge: EdgeState, inbound: Inbound) -> Reply:
+async def handle_call_event(edge: TrackingEdge, inbound: Inbound) -> Reply:
     """``/api/call-event`` and ``/api/call-event/v2`` (the path OpsMantik's tracker posts to): one handler."""
     settings = edge.settings
     origin = check_origin(inbound, edge.cors)

@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadstream.ingest.ports import KnowsSites
 from leadstream.schemas.sites import SiteRecord
-from leadstream.site_registry import SiteRegistry
 
 PREFLIGHT_METHODS = "POST, OPTIONS"
 # Signing headers, and the ones OpsMantik's tracker sends (its signed mode adds X-Ops-Site-Id).
@@ -24,7 +24,7 @@ EXPOSED_HEADERS = "Retry-After, X-Leadstream-Consent-Missing"
 
 
 class CorsPolicy:
-    def __init__(self, sites: SiteRegistry, global_origins: Iterable[str] = ()) -> None:
+    def __init__(self, sites: KnowsSites, global_origins: Iterable[str] = ()) -> None:
         self._sites = sites
         self._global = frozenset(o.strip().rstrip("/") for o in global_origins if o.strip())
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from leadstream.edge_state import EdgeState
+from leadstream.ingest.ports import TrackingEdge
 from leadstream.ingest.wire import Inbound, Reply
 
 
-async def handle_preflight(edge: EdgeState, inbound: Inbound) -> Reply:
+async def handle_preflight(edge: TrackingEdge, inbound: Inbound) -> Reply:
     origin = inbound.headers.get("origin")
     if origin is None:  # not a CORS preflight; say what the route takes
         return Reply(200, headers={"Allow": "POST, OPTIONS"})

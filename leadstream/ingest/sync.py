@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 from uuid_utils import uuid7
 
-from leadstream.broker import BrokerUnavailable
-from leadstream.edge_state import EdgeState
 from leadstream.ingest.admission import check_origin, invalid, read_json, require_site, within_rate
 from leadstream.ingest.consent import CONSENT_MISSING_HEADER, granted, without_marketing
 from leadstream.ingest.cors import allow_origin
+from leadstream.ingest.ports import TrackingEdge
 from leadstream.ingest.responses import broker_unavailable
 from leadstream.ingest.wire import Inbound, Reply
+from leadstream.kafka.broker import BrokerUnavailable
 from leadstream.observability.metrics import META_KEYS_DROPPED
 from leadstream.schemas.errors import PayloadError
 from leadstream.schemas.tracking import SyncEvent, encode_event_record, parse_sync_payload
@@ -29,7 +29,7 @@ def score_event(event: SyncEvent) -> int:
     )
 
 
-async def handle_sync(edge: EdgeState, inbound: Inbound) -> Reply:
+async def handle_sync(edge: TrackingEdge, inbound: Inbound) -> Reply:
     settings = edge.settings
     origin = check_origin(inbound, edge.cors)
     _, body = await read_json(inbound, settings.max_body_bytes, origin)

@@ -12,9 +12,9 @@ import asyncio
 import logging
 from uuid import UUID
 
+from leadstream.kafka.topic_mirror import TopicMirror
 from leadstream.schemas.privacy import ErasureRequest, subject
 from leadstream.settings import Settings
-from leadstream.topic_mirror import TopicMirror
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import asyncio
 import time
 from uuid import UUID
 
-from leadstream.broker import core_topics, ensure_topics, new_producer
+from leadstream.kafka.broker import core_topics, ensure_topics, new_producer
 from leadstream.privacy.erasure import ERASED_TABLES, count_sql
 from leadstream.schemas.privacy import ErasureRequest, Scope, subject
 from leadstream.settings import Settings

@@ -7,8 +7,8 @@ import logging
 
 import faust
 
-from leadstream.broker import core_topics, ensure_topics
-from leadstream.heap import WORKER_GC_THRESHOLDS, settle_heap
+from leadstream.commands.heap import WORKER_GC_THRESHOLDS, settle_heap
+from leadstream.kafka.broker import core_topics, ensure_topics
 from leadstream.observability.health import LOOPS
 from leadstream.observability.lag import LagMonitor
 from leadstream.observability.logs import reformat
@@ -77,7 +77,8 @@ def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
 
 def prepare(settings: Settings) -> Warehouse:
     """Blocking start-up work before the worker runs: topics exist, warehouse open and migrated."""
-    state = [ChangelogTable.topic(m.changelog_topic(settings), settings) for m in (sessions, matcher)]
+    t = settings.topics
+    state = [ChangelogTable.topic(name, settings) for name in (t.sessions_changelog, t.matcher_changelog)]
     asyncio.run(ensure_topics(settings, [*core_topics(settings), *state]))
     warehouse = Warehouse(
         settings.clickhouse_dsn,
@@ -97,7 +98,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     import uvloop
     from faust.worker import Worker
 
-    from leadstream import kafka_uvloop
+    from leadstream.kafka import uvloop_fix as kafka_uvloop
 
     # The worker's loops (the main one and Faust's consumer thread's) run on uvloop, as the
     # edge's uvicorn does: the session scorer counted ~30 % more events/s, and the sales-OS

@@ -23,7 +23,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential_jitter
 
-from leadstream.broker import new_producer, partition_for
+from leadstream.kafka.broker import new_producer, partition_for
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)

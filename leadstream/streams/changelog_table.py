@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from leadstream.broker import TopicSpec
+from leadstream.kafka.broker import TopicSpec
 from leadstream.observability.worker import recovered
 from leadstream.settings import Settings
 from leadstream.storage.local_state import LocalState, Mark

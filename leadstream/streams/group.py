@@ -41,9 +41,15 @@ def group_consumer(settings: Settings, group: str, **overrides: object) -> AIOKa
     return AIOKafkaConsumer(**options)  # type: ignore[arg-type]
 
 
-async def poll_batch(consumer: AIOKafkaConsumer, max_records: int, within_s: float) -> list[ConsumerRecord]:
-    """Records until ``max_records`` have gathered or ``within_s`` has passed (maybe none)."""
-    records: list[ConsumerRecord] = []
+async def poll_batch(
+    consumer: AIOKafkaConsumer, max_records: int, within_s: float, idle_s: float | None = None
+) -> list[ConsumerRecord]:
+    """Records until ``max_records`` have gathered or ``within_s`` has passed since the first of
+    them came; an empty list when none came for ``idle_s`` (default ``within_s``)."""
+    polled = await consumer.getmany(timeout_ms=int((idle_s or within_s) * 1000), max_records=max_records)
+    records: list[ConsumerRecord] = [r for part in polled.values() for r in part]
+    if not records:
+        return records
     deadline = time.monotonic() + within_s
     while len(records) < max_records:
         left = deadline - time.monotonic()
@@ -53,6 +59,25 @@ async def poll_batch(consumer: AIOKafkaConsumer, max_records: int, within_s: flo
         for part in polled.values():
             records.extend(part)
     return records
+
+
+class FlushWindow:
+    """How long a loop gathers records before it writes a batch: a few times what its last batch
+    took, between ``floor_s`` and ``ceiling_s`` (``LEADSTREAM_SINK_FLUSH_S``).
+
+    Light traffic makes quick batches, so the window is short and rows are queryable soon after
+    their ack; under load batches take longer, the window grows with them, and the warehouse
+    gets fewer, larger inserts (a batch's work stays at most 1/(factor+1) of the loop's time).
+    A full batch (``LEADSTREAM_SINK_BATCH_ROWS``) is written at once whatever the window."""
+
+    def __init__(self, ceiling_s: float, floor_s: float = 0.05, factor: float = 4.0) -> None:
+        self.ceiling_s = ceiling_s
+        self.floor_s = min(floor_s, ceiling_s)
+        self.factor = factor
+        self.seconds = self.floor_s
+
+    def took(self, batch_s: float) -> None:
+        self.seconds = min(self.ceiling_s, max(self.floor_s, self.factor * batch_s))
 
 
 def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:

@@ -28,12 +28,12 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
-from leadstream.broker import new_producer
+from leadstream.kafka.broker import new_producer
 from leadstream.observability.health import LOOPS
 from leadstream.observability.logs import GROUP
 from leadstream.observability.worker import BatchMetrics, count_entries
 from leadstream.privacy.forgotten import ForgottenVisitors
-from leadstream.replies import post_reply
+from leadstream.redis.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
 from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
@@ -154,7 +154,7 @@ class CallMatcher:
         self._forgotten = forgotten
         self._purged = -1  # the forgotten-visitors version the table was last purged at
         self._updates = settings.topics.session_updates
-        self.table = ChangelogTable.for_worker("fingerprint_sessions", changelog_topic(settings), settings)
+        self.table = ChangelogTable.for_worker("fingerprint_sessions", settings.topics.matcher_changelog, settings)
         self._redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
         self._lock = asyncio.Lock()
         self._pending: list[Pending] = []
@@ -346,8 +346,3 @@ class CallMatcher:
 
 def _reason(exc: ValueError) -> str:
     return invalid_reason(exc) if isinstance(exc, ValidationError) else f"invalid record: {exc}"
-
-
-def changelog_topic(settings: Settings) -> str:
-    # The name Faust gave the table when the matcher ran on it, so that state carries over.
-    return f"{settings.worker_group}-fingerprint_sessions-changelog"

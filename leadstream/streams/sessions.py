@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.expiry import TableExpiry
-from leadstream.streams.group import PartitionOwner, group_consumer, next_offsets, poll_batch, supervise
+from leadstream.streams.group import FlushWindow, PartitionOwner, group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
 from leadstream.streams.tables import drop_entries, write_changelog
@@ -219,13 +220,14 @@ class SessionScorer:
         self._bulk = bulk
         self._forgotten = forgotten
         self._purged = -1  # the forgotten-visitors version the table was last purged at
-        self.table = ChangelogTable.for_worker("sessions", changelog_topic(settings), settings)
+        self.table = ChangelogTable.for_worker("sessions", settings.topics.sessions_changelog, settings)
         self._decoded = DecodedSessions(settings.session_cache_size)
         self._lock = asyncio.Lock()
         ttl = timedelta(days=settings.session_ttl_days)
         self.expiry = TableExpiry(self.table, bulk, session_last_seen, ttl, settings.state_expiry_interval_s)
         self.health = LOOPS.loop("session scorer")
         self._metrics = BatchMetrics("session scorer")
+        self.window = FlushWindow(settings.sink_flush_s)
         count_entries(self.table.name, lambda: len(self.table))
 
     async def run(self) -> None:
@@ -242,7 +244,7 @@ class SessionScorer:
         await consumer.start()
         try:
             while True:
-                records = await poll_batch(consumer, s.sink_batch_rows, s.sink_flush_s)
+                records = await poll_batch(consumer, s.sink_batch_rows, self.window.seconds, self.window.ceiling_s)
                 self.health.polled()
                 owner.check()
                 async with self._lock:
@@ -253,9 +255,11 @@ class SessionScorer:
                     owned = {tp.partition for tp in consumer.assignment()}
                     records = [r for r in records if r.partition in owned]  # fetched before a rebalance
                     if records:
+                        started = time.monotonic()
                         await self.score(records)
                         await consumer.commit(next_offsets(records))
                         self.table.checkpoint()
+                        self.window.took(time.monotonic() - started)
                         self._metrics.done(records)
                     self.health.committed()
         finally:
@@ -329,8 +333,3 @@ class SessionScorer:
     async def revoked(self, partitions: set[int]) -> None:
         async with self._lock:  # after the batch in hand is written and committed
             self.table.forget(partitions)
-
-
-def changelog_topic(settings: Settings) -> str:
-    # The name Faust gave the table when the scorer ran on it, so that state carries over.
-    return f"{settings.worker_group}-sessions-changelog"

@@ -23,6 +23,7 @@ committed: the sink pauses and catches up when ClickHouse is back.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -31,14 +32,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 from tenacity import AsyncRetrying, before_sleep_log, wait_exponential_jitter
 
-from leadstream.broker import new_producer
+from leadstream.kafka.broker import new_producer
 from leadstream.observability.health import LOOPS
 from leadstream.observability.logs import GROUP
 from leadstream.observability.worker import BatchMetrics
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.dead_letters import dead_letter
-from leadstream.streams.group import group_consumer, next_offsets, poll_batch, supervise
+from leadstream.streams.group import FlushWindow, group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
 from leadstream.streams.sink import WarehouseSink
 
@@ -80,6 +81,7 @@ class TableSink:
         self.dead = 0
         self.health = LOOPS.loop(self.loop_name)
         self._metrics = BatchMetrics(f"{spec.name} sink")
+        self.window = FlushWindow(settings.sink_flush_s)
 
     @property
     def loop_name(self) -> str:
@@ -114,11 +116,12 @@ class TableSink:
         self._marks.update({int(p): int(o) for p, o in rows})
 
     async def _one_batch(self, consumer: AIOKafkaConsumer, dlq: AIOKafkaProducer) -> None:
-        records = await poll_batch(consumer, self._settings.sink_batch_rows, self._settings.sink_flush_s)
+        records = await poll_batch(consumer, self._settings.sink_batch_rows, self.window.seconds, self.window.ceiling_s)
         self.health.polled()
         if not records:
             self.health.turned()
             return
+        started = time.monotonic()
         rows, sources, spans, dead = [], [], {}, []
         for record in records:
             if record.offset <= self._marks.get(record.partition, -1):
@@ -141,6 +144,7 @@ class TableSink:
             self._marks[partition] = max(self._marks.get(partition, -1), hi)
         self.stored += len(rows)
         await consumer.commit(next_offsets(records))
+        self.window.took(time.monotonic() - started)
         self.health.committed()
         self._metrics.done(records)
 

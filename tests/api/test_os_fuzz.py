@@ -23,8 +23,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from leadstream.broker import core_topics, ensure_topics
-from leadstream.edge import create_app
+from leadstream.edge.app import create_app
+from leadstream.kafka.broker import core_topics, ensure_topics
 from leadstream.schemas.os_responses import RESPONSE_MODELS
 from leadstream.settings import Settings
 from tests.api.openapi_strategies import from_openapi

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from leadstream.edge import create_app
+from leadstream.edge.app import create_app
 from leadstream.schemas.os_requests import REQUEST_MODELS
 from leadstream.settings import Settings
 

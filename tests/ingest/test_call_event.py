@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 
 from leadstream.ingest.signing import sign
-from leadstream.replies import post_reply
+from leadstream.redis.replies import post_reply
 from leadstream.schemas.calls import CallRecord
 from leadstream.settings import Settings
 from tests.edge_fixtures import ORIGIN, SECRET, EdgeFactory, read_topic

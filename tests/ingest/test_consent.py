@@ -10,7 +10,7 @@ from leadstream.ingest.consent import without_marketing
 from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord, parse_sync_payload
 from leadstream.settings import Settings
-from leadstream.site_registry import publish_site
+from leadstream.sites.registry import publish_site
 from tests.edge_fixtures import ORIGIN, EdgeFactory, read_topic, sync_event
 
 AD_URL = "https://shop.example/p?gclid=Cj0KCQiA-1234567&utm_source=google&utm_campaign=spring&matchtype=e&page=2"

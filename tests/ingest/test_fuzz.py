@@ -16,10 +16,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from leadstream.edge import create_app
+from leadstream.edge.app import create_app
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
-from leadstream.site_registry import publish_site
+from leadstream.sites.registry import publish_site
 from tests.conftest import delete_topics
 from tests.edge_fixtures import ORIGIN
 from tests.json_strategies import json_values

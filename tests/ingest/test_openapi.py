@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from leadstream.edge import create_app
+from leadstream.edge.app import create_app
 from leadstream.schemas.calls import CallEventRequest
 from leadstream.schemas.tracking import parse_sync_payload
 

@@ -6,7 +6,7 @@ import httpx
 import orjson
 import pytest
 
-from leadstream.edge import create_app
+from leadstream.edge.app import create_app
 from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings

@@ -11,14 +11,14 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from leadstream.broker import core_topics, ensure_topics
+from leadstream.kafka.broker import core_topics, ensure_topics
 from leadstream.schemas.calls import CallRecord
 from leadstream.scoring.session_score import SessionState
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
-from leadstream.streams.matcher import CallMatcher, changelog_topic
+from leadstream.streams.matcher import CallMatcher
 from leadstream.streams.sink import WarehouseSink
 from tests.streams.test_session_scorer import eventually
 
@@ -72,7 +72,9 @@ async def stop(tasks: list[asyncio.Task]) -> None:
 
 @pytest.fixture
 async def topics(settings: Settings) -> None:
-    await ensure_topics(settings, [*core_topics(settings), ChangelogTable.topic(changelog_topic(settings), settings)])
+    await ensure_topics(
+        settings, [*core_topics(settings), ChangelogTable.topic(settings.topics.matcher_changelog, settings)]
+    )
 
 
 async def test_a_joining_matcher_takes_the_sessions_of_its_partitions_and_matches_their_calls(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from leadstream.broker import ensure_topics, partition_for
+from leadstream.kafka.broker import ensure_topics, partition_for
 from leadstream.settings import Settings
 from leadstream.storage.local_state import LocalState, Mark
 from leadstream.streams.bulk import BulkProducer

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from faust.serializers import codecs
 
-from leadstream.broker import ensure_topics, partition_for
+from leadstream.kafka.broker import ensure_topics, partition_for
 from leadstream.settings import Settings
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.matcher import latest_seen
-from leadstream.streams.sessions import changelog_topic, session_last_seen
+from leadstream.streams.sessions import session_last_seen
 from tests.kafka_records import read_all
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -47,7 +47,7 @@ def partition_of(key: str, settings: Settings) -> int:
 async def sweep(
     settings: Settings, entries: dict[str, Any], rewrite: tuple[str, object] | None = None
 ) -> tuple[ChangelogTable, int]:
-    table = ChangelogTable("sessions", changelog_topic(settings), settings)
+    table = ChangelogTable("sessions", settings.topics.sessions_changelog, settings)
     for key, value in entries.items():
         table.put(key, value, partition_of(key, settings))
     await ensure_topics(settings, [ChangelogTable.topic(table.changelog, settings)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from leadstream.broker import TopicSpec, ensure_topics
+from leadstream.kafka.broker import TopicSpec, ensure_topics
 from leadstream.settings import Settings
 from leadstream.streams.group import PartitionOwner, group_consumer
 

@@ -12,13 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from leadstream.broker import core_topics, ensure_topics
+from leadstream.kafka.broker import core_topics, ensure_topics
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.bulk import BulkProducer
 from leadstream.streams.changelog_table import ChangelogTable
-from leadstream.streams.sessions import SessionScorer, changelog_topic
+from leadstream.streams.sessions import SessionScorer
 from leadstream.streams.sink import WarehouseSink
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,9 @@ async def eventually(check: Callable[[], object], timeout_s: float = 60) -> None
 async def test_a_joining_scorer_recovers_its_partitions_and_every_event_counts_once(
     settings: Settings, warehouse: Warehouse
 ) -> None:
-    await ensure_topics(settings, [*core_topics(settings), ChangelogTable.topic(changelog_topic(settings), settings)])
+    await ensure_topics(
+        settings, [*core_topics(settings), ChangelogTable.topic(settings.topics.sessions_changelog, settings)]
+    )
     sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
     first, second = SessionScorer(settings, sink, bulk), SessionScorer(settings, sink, bulk)
     sessions = [str(uuid.uuid4()) for _ in range(40)]
@@ -97,7 +99,9 @@ async def test_with_a_local_copy_a_restarted_scorer_goes_on_without_reading_the_
     settings: Settings, warehouse: Warehouse
 ) -> None:
     settings = settings.model_copy(update={"worker_store": "rocksdb://"})
-    await ensure_topics(settings, [*core_topics(settings), ChangelogTable.topic(changelog_topic(settings), settings)])
+    await ensure_topics(
+        settings, [*core_topics(settings), ChangelogTable.topic(settings.topics.sessions_changelog, settings)]
+    )
     sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
     sessions = [str(uuid.uuid4()) for _ in range(40)]
 

@@ -8,7 +8,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from faust.serializers import codecs
 
-from leadstream.broker import ensure_topics
+from leadstream.kafka.broker import ensure_topics
 from leadstream.settings import Settings
 from leadstream.streams.changelog_table import ChangelogTable
 

@@ -20,7 +20,7 @@ import pytest
 
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
-from leadstream.site_registry import publish_site
+from leadstream.sites.registry import publish_site
 from leadstream.storage.analyst import analyst_query
 from tests.conftest import delete_topics, isolated_settings
 from tests.processes import leadstream_process, settings_env, wait_http

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from leadstream.heap import WORKER_GC_THRESHOLDS, settle_heap
+from leadstream.commands.heap import WORKER_GC_THRESHOLDS, settle_heap
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from leadstream.broker import core_topics, ensure_topics
+from leadstream.kafka.broker import core_topics, ensure_topics
 from leadstream.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,15 +13,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
-from leadstream import __version__, kafka_uvloop
+from leadstream import __version__
 from leadstream.api import routes as os_routes
 from leadstream.api.openapi import add_os_schemas
-from leadstream.edge_state import EdgeState
-from leadstream.heap import settle_heap
-from leadstream.http import JSONResponse
+from leadstream.commands.heap import settle_heap
+from leadstream.edge.http import JSONResponse
+from leadstream.edge.state import EdgeState
 from leadstream.ingest.asgi import EdgeApp
 from leadstream.ingest.cors import VaryOriginMiddleware
 from leadstream.ingest.docs import add_tracking_docs
+from leadstream.kafka import uvloop_fix as kafka_uvloop
 from leadstream.observability.edge import EDGE
 from leadstream.settings import Settings, get_settings
 

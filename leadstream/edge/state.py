@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from leadstream.api.auth import BearerVerifier, TokenTable
 from leadstream.ingest.cors import CorsPolicy
 from leadstream.ingest.ratelimit import RateLimiter
-from leadstream.publisher import Publisher
-from leadstream.replies import ReplyHub
+from leadstream.kafka.publisher import Publisher
+from leadstream.redis.replies import ReplyHub
 from leadstream.salesos.breaker import BREAKER_POLICIES, CircuitBreaker
 from leadstream.settings import Settings
-from leadstream.site_registry import SiteRegistry
+from leadstream.sites.registry import SiteRegistry
 
 
 @dataclass

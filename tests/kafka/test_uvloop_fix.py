@@ -1,4 +1,4 @@
-"""aiokafka on uvloop when the broker drops a connection (``leadstream.kafka_uvloop``).
+"""aiokafka on uvloop when the broker drops a connection (``leadstream.kafka.uvloop_fix``).
 
 A broker killed with requests in flight resets its connections. For a loop turn or more the
 socket is closed while aiokafka still holds the connection (its reader got an error, not an
@@ -19,7 +19,7 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError
 from aiokafka.protocol.metadata import MetadataRequest
 
-from leadstream import kafka_uvloop
+from leadstream.kafka import uvloop_fix as kafka_uvloop
 from leadstream.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from leadstream.broker import new_producer
+from leadstream.kafka.broker import new_producer
 from leadstream.schemas.os import OSCompany, OSSignal, company_record, signal_record
 from leadstream.settings import Settings
 

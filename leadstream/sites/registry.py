@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from leadstream.broker import core_topics, ensure_topics, new_producer
+from leadstream.kafka.broker import core_topics, ensure_topics, new_producer
+from leadstream.kafka.topic_mirror import TopicMirror
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
-from leadstream.topic_mirror import TopicMirror
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import pytest
 
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
-from leadstream.site_registry import SiteRegistry, publish_site, read_sites
+from leadstream.sites.registry import SiteRegistry, publish_site, read_sites
 
 pytestmark = pytest.mark.integration
 

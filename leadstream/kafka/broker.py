@@ -1,5 +1,5 @@
 """Kafka adapter: durable producer settings and topic creation (the edge's publisher is in
-``leadstream.publisher``)."""
+``leadstream.kafka.publisher``)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from leadstream.broker import new_producer
+from leadstream.kafka.broker import new_producer
 from leadstream.settings import Settings
 from leadstream.storage.analyst import analyst_query
 from leadstream.storage.warehouse import QueryResult

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from leadstream.broker import BrokerUnavailable
-from leadstream.publisher import Publisher
+from leadstream.kafka.broker import BrokerUnavailable
+from leadstream.kafka.publisher import Publisher
 from leadstream.settings import Settings
 from tests.kafka_records import read_all
 

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
-from leadstream.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer, partition_for
+from leadstream.kafka.broker import BrokerUnavailable, core_topics, ensure_topics, new_producer, partition_for
 from leadstream.observability.edge import EDGE
 from leadstream.settings import Settings
 

@@ -1,0 +1,1 @@
+"""The edge's composition: the ASGI app, the resources it holds, HTTP helpers."""

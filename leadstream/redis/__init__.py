@@ -1,0 +1,1 @@
+"""Redis adapters: request-reply between the edge and the stream processors."""

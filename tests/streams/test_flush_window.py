@@ -1,0 +1,26 @@
+"""The flush window follows what batches take, within its floor and ceiling."""
+
+from leadstream.streams.group import FlushWindow
+
+
+def test_quick_batches_keep_the_window_short() -> None:
+    window = FlushWindow(ceiling_s=1.0)
+    assert window.seconds == 0.05
+    window.took(0.004)
+    assert window.seconds == 0.05  # the floor
+
+
+def test_slow_batches_widen_it_up_to_the_ceiling_and_it_narrows_again() -> None:
+    window = FlushWindow(ceiling_s=1.0)
+    window.took(0.1)
+    assert window.seconds == 0.4  # four times the batch: writes take at most a fifth of the time
+    window.took(2.0)
+    assert window.seconds == 1.0
+    window.took(0.02)
+    assert window.seconds == 0.08
+
+
+def test_a_ceiling_below_the_floor_wins() -> None:
+    window = FlushWindow(ceiling_s=0.01)
+    window.took(5)
+    assert window.seconds == 0.01
