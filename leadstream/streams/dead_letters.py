@@ -21,21 +21,22 @@ async def dead_letter(
     """Send (record, reason) pairs to ``topic`` and wait until Kafka has them all."""
     sends = []
     for record, reason in dead:
-        log.error(
-            "dead-lettering %s[%d]@%d: %s",
-            *(record.topic, record.partition, record.offset, reason),
-            extra={"partition": record.partition},
-        )
-        dead_lettered(stage, reason)
-        headers = [
-            ("reason", reason[:2000].encode()),
-            ("stage", stage.encode()),
-            ("source_topic", record.topic.encode()),
-            ("source_partition", str(record.partition).encode()),
-            ("source_offset", str(record.offset).encode()),
-        ]
+        headers = dead_letter_headers(stage, reason, record.topic, record.partition, record.offset)
         sends.append(await producer.send(topic, record.value, key=record.key, headers=headers))
     await asyncio.gather(*sends)
+
+
+def dead_letter_headers(stage: str, reason: str, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+    """Why and where from, for every processor's dead letters alike (logged and counted here)."""
+    log.error("dead-lettering %s[%d]@%d: %s", topic, partition, offset, reason, extra={"partition": partition})
+    dead_lettered(stage, reason)
+    return [
+        ("reason", reason[:2000].encode()),
+        ("stage", stage.encode()),
+        ("source_topic", topic.encode()),
+        ("source_partition", str(partition).encode()),
+        ("source_offset", str(offset).encode()),
+    ]
 
 
 def invalid_reason(exc: ValidationError) -> str:

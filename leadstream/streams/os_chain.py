@@ -25,7 +25,7 @@ from leadstream.observability import metrics as m
 from leadstream.observability.health import LOOPS
 from leadstream.observability.logs import PARTITION, RUN_ID
 from leadstream.providers import CONNECTORS, ProviderQuery, search_providers
-from leadstream.replies import post_reply
+from leadstream.redis.replies import post_reply
 from leadstream.salesos.discovery_v2 import discovery_v2_data, search
 from leadstream.salesos.stages import (
     STAGES,
@@ -44,6 +44,7 @@ from leadstream.scoring.os_profiles import resolve_profile
 from leadstream.scoring.os_scores import score_entity
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.dead_letters import dead_letter_headers, invalid_reason
 from leadstream.streams.os_ai import OSAssistant
 from leadstream.streams.raw import raw_topic
 
@@ -235,6 +236,7 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) 
     partitions = settings.topic_partitions
     topics = {s: raw_topic(app, settings.topics.os_stage(s), partitions=partitions) for s in STAGES}
     runs = raw_topic(app, settings.topics.os_runs, partitions=partitions)
+    dead_letters = raw_topic(app, settings.topics.dead_letters, partitions=1)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
     pending: set[asyncio.Future[None]] = set()  # acks and replies in flight, held so they are not collected
 
@@ -282,9 +284,13 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) 
                 PARTITION.set(event.message.partition)
                 try:
                     run = OSRun.model_validate_json(event.value)
-                except ValidationError:
-                    log.error("skipping malformed OS run on %s", stage)
-                    await manual.ack(event)
+                except ValidationError as exc:  # dead-lettered like every processor's poison records
+                    msg = event.message
+                    headers = dead_letter_headers(
+                        f"os-{stage}", invalid_reason(exc), msg.topic, msg.partition, msg.offset
+                    )
+                    sent = await dead_letters.send(key=msg.key, value=msg.value, headers=headers)
+                    ack_when_sent(manual, event, sent)
                     health.idle()
                     continue
                 RUN_ID.set(run.run_id)

@@ -171,6 +171,32 @@ def test_poison_record_is_dead_lettered_and_the_stream_goes_on(running: tuple[Se
     )
 
 
+def test_a_malformed_sales_os_run_is_dead_lettered_like_any_poison_record(
+    running: tuple[Settings, httpx.Client],
+) -> None:
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    settings, _ = running
+
+    async def produce_poison() -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            topic = settings.topics.os_stage("discovery")
+            meta = await producer.send_and_wait(topic, b'{"run_id": 7}', key=b"poison-run")
+        finally:
+            await producer.stop()
+        return int(meta.offset)
+
+    offset = asyncio.run(produce_poison())
+    [dead] = eventually(
+        settings, "SELECT stage, source_offset, reason FROM dead_letters_v WHERE key = 'poison-run'", bool
+    )
+    assert dead["stage"] == "os-discovery" and dead["source_offset"] == offset and "invalid" in str(dead["reason"])
+
+
 def test_a_session_idle_past_the_ttl_is_tombstoned_in_the_changelog(running: tuple[Settings, httpx.Client]) -> None:
     import asyncio
     from datetime import UTC, date, datetime, timedelta
