@@ -3,21 +3,21 @@
 from leadstream.streams.group import FlushWindow
 
 
-def test_quick_batches_keep_the_window_short() -> None:
+def test_quick_batches_keep_the_window_at_its_floor() -> None:
     window = FlushWindow(ceiling_s=1.0)
-    assert window.seconds == 0.05
+    assert window.seconds == 0.1
     window.took(0.004)
-    assert window.seconds == 0.05  # the floor
+    assert window.seconds == 0.1
 
 
 def test_slow_batches_widen_it_up_to_the_ceiling_and_it_narrows_again() -> None:
     window = FlushWindow(ceiling_s=1.0)
-    window.took(0.1)
-    assert window.seconds == 0.4  # four times the batch: writes take at most a fifth of the time
+    window.took(0.3)
+    assert window.seconds == 0.3  # as long as the last batch took
     window.took(2.0)
     assert window.seconds == 1.0
     window.took(0.02)
-    assert window.seconds == 0.08
+    assert window.seconds == 0.1
 
 
 def test_a_ceiling_below_the_floor_wins() -> None:
