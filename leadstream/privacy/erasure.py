@@ -15,7 +15,7 @@ from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.schemas.privacy import ErasureRequest, Scope
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.table_sink import retrying
+from leadstream.streams.runtime.sink import retrying
 
 log = logging.getLogger(__name__)
 

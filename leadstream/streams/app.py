@@ -19,13 +19,13 @@ from leadstream.storage.migrations import migrate
 from leadstream.storage.retention import apply_retention
 from leadstream.storage.warehouse import QueryLimits, Warehouse
 from leadstream.streams import matcher, sessions
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.copies import copy_specs
 from leadstream.streams.daily_stats import DailyStatsRefresher
 from leadstream.streams.os_chain import register_os_chain
-from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.table_sink import TableSink
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.sink import TableSink
+from leadstream.streams.runtime.warehouse_writes import WarehouseSink
 from leadstream.streams.transport import use_fetch_max_wait
 from leadstream.streams.web import register_web
 

@@ -17,9 +17,9 @@ from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.dead_letters import invalid_reason
 from leadstream.streams.rows import EVENT_COLUMNS, event_row
-from leadstream.streams.table_sink import LeaveOut, Poison, TableSinkSpec
+from leadstream.streams.runtime.dead_letters import invalid_reason
+from leadstream.streams.runtime.sink import LeaveOut, Poison, TableSinkSpec
 
 OFFSETS = ("kafka_partition", "kafka_offset")
 DEAD_LETTER_COLUMNS = (

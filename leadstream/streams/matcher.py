@@ -38,14 +38,14 @@ from leadstream.schemas.calls import CallAnswer, CallRecord
 from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import ChangelogTable
-from leadstream.streams.dead_letters import dead_letter, invalid_reason
-from leadstream.streams.expiry import TableExpiry
-from leadstream.streams.group import PartitionOwner, group_consumer, poll_batch, supervise
 from leadstream.streams.rows import ip_prefix
-from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import drop_entries, write_changelog
+from leadstream.streams.runtime.changelog import drop_entries, write_changelog
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.dead_letters import dead_letter, invalid_reason
+from leadstream.streams.runtime.expiry import TableExpiry
+from leadstream.streams.runtime.group import PartitionOwner, group_consumer, poll_batch, supervise
+from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.warehouse_writes import WarehouseSink
 
 log = logging.getLogger(__name__)
 

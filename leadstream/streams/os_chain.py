@@ -44,9 +44,9 @@ from leadstream.scoring.os_profiles import resolve_profile
 from leadstream.scoring.os_scores import score_entity
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.dead_letters import dead_letter_headers, invalid_reason
 from leadstream.streams.os_ai import OSAssistant
 from leadstream.streams.raw import raw_topic
+from leadstream.streams.runtime.dead_letters import dead_letter_headers, invalid_reason
 
 log = logging.getLogger(__name__)
 REPLY_KIND = "os"

@@ -35,13 +35,20 @@ from leadstream.schemas.tracking import EventRecord
 from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
 from leadstream.settings import Settings
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import ChangelogTable
-from leadstream.streams.expiry import TableExpiry
-from leadstream.streams.group import FlushWindow, PartitionOwner, group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
-from leadstream.streams.sink import WarehouseSink
-from leadstream.streams.tables import drop_entries, write_changelog
+from leadstream.streams.runtime.changelog import drop_entries, write_changelog
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.expiry import TableExpiry
+from leadstream.streams.runtime.group import (
+    FlushWindow,
+    PartitionOwner,
+    group_consumer,
+    next_offsets,
+    poll_batch,
+    supervise,
+)
+from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.warehouse_writes import WarehouseSink
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from leadstream.schemas.calls import CallRecord
 from leadstream.scoring.session_score import SessionState
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import ChangelogTable
 from leadstream.streams.matcher import CallMatcher
-from leadstream.streams.sink import WarehouseSink
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.warehouse_writes import WarehouseSink
 from tests.streams.test_session_scorer import eventually
 
 pytestmark = pytest.mark.integration

@@ -16,10 +16,10 @@ from leadstream.kafka.broker import core_topics, ensure_topics
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import ChangelogTable
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.warehouse_writes import WarehouseSink
 from leadstream.streams.sessions import SessionScorer
-from leadstream.streams.sink import WarehouseSink
 
 pytestmark = pytest.mark.integration
 SITE = "scorer-site"

@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from leadstream.kafka.broker import TopicSpec, ensure_topics
 from leadstream.settings import Settings
-from leadstream.streams.group import PartitionOwner, group_consumer
+from leadstream.streams.runtime.group import PartitionOwner, group_consumer
 
 pytestmark = pytest.mark.integration
 

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from leadstream.kafka.broker import TopicSpec
 from leadstream.observability.worker import recovered
 from leadstream.settings import Settings
-from leadstream.storage.local_state import LocalState, Mark
+from leadstream.streams.runtime.stores import LocalState, Mark
 
 log = logging.getLogger(__name__)
 

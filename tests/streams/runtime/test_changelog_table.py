@@ -10,10 +10,10 @@ import pytest
 
 from leadstream.kafka.broker import ensure_topics, partition_for
 from leadstream.settings import Settings
-from leadstream.storage.local_state import LocalState, Mark
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import TOMBSTONE_RETENTION, ChangelogTable
-from leadstream.streams.tables import send_changelog, write_changelog
+from leadstream.streams.runtime.changelog import send_changelog, write_changelog
+from leadstream.streams.runtime.changelog_table import TOMBSTONE_RETENTION, ChangelogTable
+from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.stores import LocalState, Mark
 
 
 def where(key: str, settings: Settings) -> int:

@@ -38,10 +38,10 @@ from leadstream.observability.logs import GROUP
 from leadstream.observability.worker import BatchMetrics
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.dead_letters import dead_letter
-from leadstream.streams.group import FlushWindow, group_consumer, next_offsets, poll_batch, supervise
 from leadstream.streams.rows import dedup_token
-from leadstream.streams.sink import WarehouseSink
+from leadstream.streams.runtime.dead_letters import dead_letter
+from leadstream.streams.runtime.group import FlushWindow, group_consumer, next_offsets, poll_batch, supervise
+from leadstream.streams.runtime.warehouse_writes import WarehouseSink
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The flush window follows what batches take, within its floor and ceiling."""
 
-from leadstream.streams.group import FlushWindow
+from leadstream.streams.runtime.group import FlushWindow
 
 
 def test_quick_batches_keep_the_window_at_its_floor() -> None:

@@ -6,7 +6,7 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from leadstream.settings import Settings
-from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.runtime.producer import BulkProducer
 from tests.kafka_records import read_all
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leadstream.storage.local_state import LocalState, Mark
+from leadstream.streams.runtime.stores import LocalState, Mark
 
 
 def test_entries_and_marks_come_back_per_partition_after_reopening(tmp_path: Path) -> None:

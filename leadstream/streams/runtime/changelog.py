@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from leadstream.streams.bulk import BulkProducer
+from leadstream.streams.runtime.producer import BulkProducer
 
 
 class KeyedState(Protocol):

@@ -10,10 +10,10 @@ from faust.serializers import codecs
 
 from leadstream.kafka.broker import ensure_topics, partition_for
 from leadstream.settings import Settings
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.changelog_table import ChangelogTable
-from leadstream.streams.expiry import TableExpiry
 from leadstream.streams.matcher import latest_seen
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.expiry import TableExpiry
+from leadstream.streams.runtime.producer import BulkProducer
 from leadstream.streams.sessions import session_last_seen
 from tests.kafka_records import read_all
 

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadstream.streams.bulk import BulkProducer
-from leadstream.streams.tables import KeyedState, send_changelog, write_changelog
+from leadstream.streams.runtime.changelog import KeyedState, send_changelog, write_changelog
+from leadstream.streams.runtime.producer import BulkProducer
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from faust.serializers import codecs
 
 from leadstream.kafka.broker import ensure_topics
 from leadstream.settings import Settings
-from leadstream.streams.changelog_table import ChangelogTable
+from leadstream.streams.runtime.changelog_table import ChangelogTable
 
 pytestmark = pytest.mark.integration
 
