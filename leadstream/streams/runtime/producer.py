@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
+from aiokafka.structs import ConsumerRecord
 from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential_jitter
 
 from leadstream.kafka.broker import new_producer, partition_for
 from leadstream.settings import Settings
+from leadstream.streams.runtime.dead_letters import dead_letter_headers
 
 log = logging.getLogger(__name__)
+
+OutRecord = tuple[bytes, bytes | None, bytes | None]  # routing key, key, value
+Headers = Sequence[tuple[str, bytes]]
 
 
 class BulkProducer:
@@ -46,7 +51,9 @@ class BulkProducer:
                 self._producer = producer
         return self._producer
 
-    async def send(self, topic: str, records: Iterable[tuple[bytes, bytes, bytes | None]]) -> dict[int, int]:
+    async def send(
+        self, topic: str, records: Iterable[OutRecord], headers: Sequence[Headers] | None = None
+    ) -> dict[int, int]:
         """Send (routing key, key, value) records and wait until Kafka has acknowledged them all, retrying
         while it cannot (the caller's offsets must not commit before these records are written).
 
@@ -60,23 +67,30 @@ class BulkProducer:
             reraise=True,
         ):
             with attempt:
-                return await self._send(topic, records)
+                return await self._send(topic, records, headers)
         raise AssertionError("unreachable: tenacity retries until success")
 
-    async def _send(self, topic: str, records: list[tuple[bytes, bytes, bytes | None]]) -> dict[int, int]:
+    async def dead_letter(self, topic: str, stage: str, dead: Sequence[tuple[ConsumerRecord, str]]) -> None:
+        """(record, reason) pairs to the dead-letter topic, as they came, with why and where from."""
+        records = [(r.key or b"", r.key, r.value) for r, _ in dead]
+        headers = [dead_letter_headers(stage, why, r.topic, r.partition, r.offset) for r, why in dead]
+        await self.send(topic, records, headers)
+
+    async def _send(self, topic: str, records: list[OutRecord], headers: Sequence[Headers] | None) -> dict[int, int]:
         producer = await self._started()
         partitions = self._partitions.get(topic)
         if partitions is None:
             partitions = self._partitions[topic] = sorted(await producer.partitions_for(topic))
         chains: dict[int, list[BatchBuilder]] = {}  # per partition, the batches in order
-        for route, key, value in records:
+        for i, (route, key, value) in enumerate(records):
             partition = partition_for(route, partitions)
             chain = chains.get(partition)
             if chain is None:
                 chain = chains[partition] = [producer.create_batch()]
-            if chain[-1].append(key=key, value=value, timestamp=None) is None:  # full: start the next
+            extra = headers[i] if headers is not None else []
+            if chain[-1].append(key=key, value=value, timestamp=None, headers=extra) is None:  # full: the next
                 chain.append(producer.create_batch())
-                if chain[-1].append(key=key, value=value, timestamp=None) is None:
+                if chain[-1].append(key=key, value=value, timestamp=None, headers=extra) is None:
                     raise ValueError(f"a record of {len(value or b'')} bytes exceeds the producer's batch size")
         pending = []
         last: dict[int, tuple[asyncio.Future, int]] = {}  # partition -> its last batch's ack, record count

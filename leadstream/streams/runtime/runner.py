@@ -1,0 +1,138 @@
+"""Runs a processor on a consumer group: poll a batch, let the processor make an ``Outcome``
+of it, make that durable (``Checkpoint``), commit, and go again.
+
+A processor is a small object that turns a batch of records into rows, changelog entries and
+outputs; it never touches the consumer or the producer, so it is tested without Kafka. The
+runner gives it the partitions the group assigns (state recovered before any of their records
+is handed out) and takes them away between batches, never in the middle of one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from leadstream.observability.health import LOOPS
+from leadstream.observability.logs import GROUP
+from leadstream.observability.worker import BatchMetrics
+from leadstream.settings import Settings
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.checkpoint import Checkpoint, Outcome
+from leadstream.streams.runtime.group import (
+    FlushWindow,
+    PartitionOwner,
+    group_consumer,
+    next_offsets,
+    poll_batch,
+    supervise,
+)
+from leadstream.streams.runtime.producer import BulkProducer
+
+
+class Processor(Protocol):
+    name: str  # the loop's name in health, metrics and logs ("session scorer")
+    group: str  # its consumer group's suffix: <worker_group>-<group>
+    stage: str  # the stage named in its dead letters
+    topics: Sequence[str]
+    table: ChangelogTable | None
+
+    async def process(self, records: list[ConsumerRecord]) -> Outcome: ...
+    async def assigned(self, partitions: set[int]) -> None: ...
+    async def revoked(self, partitions: set[int]) -> None: ...
+
+
+class Runner:
+    """One member of the processor's group. ``window`` sets how long a batch gathers;
+    ``every_turn``: the processor is called even when a poll brings nothing (e.g. the matcher
+    answers calls whose grace ran out)."""
+
+    def __init__(
+        self,
+        processor: Processor,
+        settings: Settings,
+        producer: BulkProducer,
+        window: FlushWindow,
+        *,
+        every_turn: bool = False,
+        consumer_options: dict[str, Any] | None = None,
+        previous_group: str | None = None,
+    ) -> None:
+        self.processor = processor
+        self._settings = settings
+        self._window = window
+        self._every_turn = every_turn
+        self._options = consumer_options or {}
+        self._previous_group = previous_group
+        self._lock = asyncio.Lock()
+        self._checkpoint = Checkpoint(producer, settings.topics.dead_letters, processor.stage, processor.table)
+        self.health = LOOPS.loop(processor.name)
+        self._metrics = BatchMetrics(processor.name)
+
+    @property
+    def group(self) -> str:
+        return f"{self._settings.worker_group}-{self.processor.group}"
+
+    async def run(self) -> None:
+        """For as long as the worker runs; a lost broker or a failed step restarts the member."""
+        await supervise(self.processor.name, self._consume)
+
+    async def _consume(self) -> None:
+        s, p = self._settings, self.processor
+        GROUP.set(self.group)
+        options = {"fetch_max_wait_ms": s.worker_fetch_max_wait_ms, **self._options}
+        consumer = group_consumer(s, self.group, **options)
+        owner = PartitionOwner(consumer, s, self._assigned, self._revoked, previous_group=self._previous_group)
+        consumer.subscribe(list(p.topics), listener=owner)
+        await p.revoked(set())  # a new member owns nothing until the group says so
+        if p.table is not None:
+            p.table.forget()
+        await consumer.start()
+        try:
+            while True:
+                records = await poll_batch(consumer, s.sink_batch_rows, self._window.seconds, self._window.ceiling_s)
+                self.health.polled()
+                owner.check()
+                async with self._lock:
+                    await self._turn(consumer, records)
+        finally:
+            await consumer.stop()
+
+    async def _turn(self, consumer: Any, records: list[ConsumerRecord]) -> None:
+        owned = consumer.assignment()
+        records = [r for r in records if TopicPartition(r.topic, r.partition) in owned]  # fetched before a rebalance
+        if not records and not self._every_turn:
+            self.health.turned()
+            return
+        started = time.monotonic()
+        outcome = await self.processor.process(records)
+        await self._checkpoint.acknowledge(outcome)
+        offsets = next_offsets(records) if outcome.offsets is None else outcome.offsets
+        if offsets:
+            await consumer.commit(offsets)
+        self._checkpoint.committed()
+        for then in outcome.then:
+            await then()
+        if records:
+            self._window.took(time.monotonic() - started)
+            self._metrics.done(records)
+        if offsets:
+            self.health.committed()
+        else:
+            self.health.turned()
+
+    async def _assigned(self, partitions: set[int]) -> None:
+        async with self._lock:
+            if self.processor.table is not None:
+                await self.processor.table.recover(partitions)
+            await self.processor.assigned(partitions)
+
+    async def _revoked(self, partitions: set[int]) -> None:
+        async with self._lock:  # after the batch in hand is durable and committed
+            if self.processor.table is not None:
+                self.processor.table.forget(partitions)
+            await self.processor.revoked(partitions)
