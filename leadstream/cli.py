@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,6 +19,13 @@ from rich.console import Console
 from rich.table import Table
 
 from leadstream.settings import get_settings
+
+
+class Role(StrEnum):
+    all = "all"
+    process = "process"
+    store = "store"
+
 
 if TYPE_CHECKING:
     from clickhouse_connect.driver.client import Client
@@ -72,8 +80,15 @@ def edge(
 
 
 @app.command()
-def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") -> None:
-    """Run the stream worker (Faust agents, warehouse sink, query endpoint)."""
+def worker(
+    role: Annotated[
+        Role | None,
+        typer.Option(help="all: everything in one process; process: scorer and matcher; store: warehouse writer"),
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="web port (health, metrics); one per process on a host")] = None,
+    loglevel: Annotated[str, typer.Option(help="log level")] = "info",
+) -> None:
+    """Run the stream worker in its role (default LEADSTREAM_WORKER_ROLE, "all")."""
     import os
 
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # one process: the default registry (before its import)
@@ -82,9 +97,12 @@ def worker(loglevel: Annotated[str, typer.Option(help="log level")] = "info") ->
     from leadstream.storage.warehouse import WarehouseLocked
     from leadstream.streams.app import run_worker
 
-    configure(get_settings().log_format, loglevel)
+    settings = get_settings()
+    chosen = {"worker_role": role.value if role else None, "worker_port": port}
+    settings = settings.model_copy(update={k: v for k, v in chosen.items() if v is not None})
+    configure(settings.log_format, loglevel)
     try:
-        run_worker(get_settings(), loglevel=loglevel)
+        run_worker(settings, loglevel=loglevel)
     except WarehouseLocked as exc:
         raise _fail(str(exc)) from None
 

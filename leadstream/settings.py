@@ -25,6 +25,9 @@ class Topics:
         self.sites = f"{prefix}sites"
         self.calls = f"{prefix}calls"
         self.session_updates = f"{prefix}session-updates"
+        # The scorer's and matcher's rows, for the warehouse writer.
+        self.session_rows = f"{prefix}session-rows"
+        self.call_rows = f"{prefix}call-rows"
         self.dead_letters = f"{prefix}dead-letters"
         self.os_companies = f"{prefix}os.companies"
         self.os_signals = f"{prefix}os.signals"
@@ -110,6 +113,12 @@ class Settings(BaseSettings):
     worker_group: str = "leadstream-worker"
     worker_host: str = "127.0.0.1"
     worker_port: int = Field(default=6066, description="worker's web port: health and the query endpoint")
+    worker_role: Literal["all", "process", "store"] = Field(
+        default="all",
+        description="all: one process does everything; process: the scorer and the matcher (any number of "
+        "processes share the partitions); store: the warehouse writer (sinks, the sales-OS stages, daily stats, "
+        "the query endpoint), the only role that opens ClickHouse",
+    )
     worker_store: Literal["memory://", "rocksdb://"] = Field(
         default="memory://",
         description="the scorer's and matcher's tables: memory:// rebuilds them from their changelogs on start; "
@@ -204,6 +213,12 @@ class Settings(BaseSettings):
             else self.worker_host
         )
         return f"http://{host}:{self.worker_port}"
+
+    @property
+    def worker_state_dir(self) -> Path:
+        """Where this worker keeps local state: one directory per processor process on a host."""
+        base = self.var_dir / "worker" / self.worker_group
+        return base / f"process-{self.worker_port}" if self.worker_role == "process" else base
 
     @property
     def worker_on_loopback(self) -> bool:

@@ -86,6 +86,8 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.calls, settings.topic_partitions),
         # co-partitioned with calls: same key (<site>:<fingerprint>), same partition count
         TopicSpec(t.session_updates, settings.topic_partitions),
+        TopicSpec(t.session_rows, settings.topic_partitions),
+        TopicSpec(t.call_rows, settings.topic_partitions),
         TopicSpec(t.sites, 1, {"cleanup.policy": "compact"}),
         TopicSpec(t.erasures, 1, {"cleanup.policy": "compact"}),  # kept for good: who stays forgotten
         TopicSpec(t.dead_letters, 1, {"retention.ms": str(30 * 24 * 3600 * 1000)}),

@@ -11,11 +11,12 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+from tenacity import AsyncRetrying, before_sleep_log, wait_exponential_jitter
+
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.schemas.privacy import ErasureRequest, Scope
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
-from leadstream.streams.runtime.sink import retrying
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,13 @@ class ErasureExecutor:
         while True:
             request = await self._forgotten.requests.get()
             try:
-                await retrying(lambda r=request: self.execute(r))  # type: ignore[misc]
+                async for attempt in AsyncRetrying(  # while the warehouse refuses
+                    wait=wait_exponential_jitter(initial=0.2, max=30),
+                    reraise=True,
+                    before_sleep=before_sleep_log(log, logging.WARNING),
+                ):
+                    with attempt:
+                        await self.execute(request)
             except asyncio.CancelledError:
                 raise
             except Exception:

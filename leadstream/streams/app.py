@@ -1,4 +1,4 @@
-"""The worker process: one Faust app with the agents, the warehouse sink and web endpoints."""
+"""The worker process in its role: processors, warehouse writer, or both; with web endpoints."""
 
 from __future__ import annotations
 
@@ -18,68 +18,113 @@ from leadstream.settings import Settings
 from leadstream.storage.migrations import migrate
 from leadstream.storage.retention import apply_retention
 from leadstream.storage.warehouse import QueryLimits, Warehouse
-from leadstream.streams import matcher, sessions
 from leadstream.streams.copies import copy_specs
 from leadstream.streams.daily_stats import DailyStatsRefresher
+from leadstream.streams.matcher import POLL_S as MATCH_POLL_S
+from leadstream.streams.matcher import CallMatcher
 from leadstream.streams.os_chain import register_os_chain
 from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.expiry import TableExpiry
+from leadstream.streams.runtime.group import FlushWindow
 from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.runner import Runner
 from leadstream.streams.runtime.sink import TableSink
-from leadstream.streams.runtime.warehouse_writes import WarehouseSink
-from leadstream.streams.transport import use_fetch_max_wait
+from leadstream.streams.sessions import SessionScorer
 from leadstream.streams.web import register_web
 
 log = logging.getLogger(__name__)
 
 
-def create_worker_app(settings: Settings, warehouse: Warehouse) -> faust.App:
+PROCESSES = ("all", "process")  # the roles that run the scorer and the matcher
+STORES = ("all", "store")  # the roles that open the warehouse
+
+
+def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.App:
+    """The worker for ``settings.worker_role``: the processors (``process``), the warehouse
+    writer (``store``; ``warehouse`` given), or both in one process (``all``)."""
+    role = settings.worker_role
     LOOPS.configure(settings.health_stall_s, settings.health_crash_after)
-    datadir = settings.var_dir / "worker" / settings.worker_group
+    datadir = settings.worker_state_dir
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         settings.worker_group,
-        broker=f"{use_fetch_max_wait(settings.worker_fetch_max_wait_ms)}://{settings.kafka_bootstrap}",
-        store="memory://",  # Faust's own tables: none (the scorer's and matcher's are ChangelogTables)
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",  # Faust keeps no tables: the process shell only (README, "What runs on Faust")
         datadir=str(datadir),
         autodiscover=False,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
-        processing_guarantee="at_least_once",
         broker_session_timeout=settings.worker_session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.worker_session_timeout_s / 3),
-        stream_buffer_maxsize=max(4096, settings.sink_batch_rows * 2),
         web_enabled=True,
         web_host=settings.worker_host,
         web_port=settings.worker_port,
         web_in_thread=False,
     )
-    sink = WarehouseSink(warehouse)
-    bulk = BulkProducer(settings)  # the scorer's and matcher's batched writes to Kafka
-    app.on_before_shutdown.connect(lambda *_, **__: bulk.stop())
+    producer = BulkProducer(settings)  # every processor's outputs, changelogs and dead letters
+    app.on_before_shutdown.connect(lambda *_, **__: producer.stop())
     forgotten = ForgottenVisitors(settings)  # every processor that stores a visitor's records asks it
     app.task(forgotten.run)
-    app.task(ErasureExecutor(settings, warehouse, forgotten).run)
-    for spec in copy_specs(settings, forgotten):
-        app.task(TableSink(spec, settings, warehouse, sink).run)
-    scorer = sessions.SessionScorer(settings, sink, bulk, forgotten)
-    for keyed in (scorer, matcher.CallMatcher(settings, sink, bulk, forgotten)):
-        app.task(keyed.run)
-        app.task(keyed.expiry.run)
-    register_os_chain(app, settings, warehouse)
-    refresher = DailyStatsRefresher(settings, warehouse)
-    app.task(refresher.run)
+    if role in PROCESSES:
+        for runner in processors(settings, producer, forgotten):
+            app.task(runner.run)
+            table = runner.processor.table
+            if table is not None:
+                expiry = TableExpiry(
+                    table,
+                    producer,
+                    runner.processor.last_active,
+                    runner.processor.ttl,
+                    settings.state_expiry_interval_s,
+                )
+                app.task(expiry.run)
+    refresher = None
+    if role in STORES:
+        assert warehouse is not None, "the store role opens the warehouse"
+        app.task(ErasureExecutor(settings, warehouse, forgotten).run)
+        for spec in copy_specs(settings, forgotten):
+            app.task(TableSink(spec, settings, warehouse, producer).run)
+        register_os_chain(app, settings, warehouse)
+        refresher = DailyStatsRefresher(settings, warehouse)
+        app.task(refresher.run)
     app.task(LagMonitor(settings.kafka_bootstrap, settings.worker_group, settings.metrics_lag_interval_s).run)
     register_web(app, settings, warehouse, refresher)
     return app
 
 
-def prepare(settings: Settings) -> Warehouse:
-    """Blocking start-up work before the worker runs: topics exist, warehouse open and migrated."""
+def processors(settings: Settings, producer: BulkProducer, forgotten: ForgottenVisitors) -> list[Runner]:
+    """The scorer and the matcher, each on the runtime in a group of its own."""
+    matcher = CallMatcher(settings, forgotten)
+    return [
+        Runner(
+            SessionScorer(settings, forgotten),
+            settings,
+            producer,
+            FlushWindow(settings.sink_flush_s),
+            every_turn=True,
+            previous_group=settings.worker_group,
+        ),
+        Runner(
+            matcher,
+            settings,
+            producer,
+            FlushWindow(MATCH_POLL_S, floor_s=MATCH_POLL_S),
+            every_turn=True,
+            consumer_options=matcher.consumer_options,
+            previous_group=settings.worker_group,
+        ),
+    ]
+
+
+def prepare(settings: Settings) -> Warehouse | None:
+    """Blocking start-up work before the worker runs: topics exist; for a role that stores, the
+    warehouse open and migrated."""
     t = settings.topics
     state = [ChangelogTable.topic(name, settings) for name in (t.sessions_changelog, t.matcher_changelog)]
     asyncio.run(ensure_topics(settings, [*core_topics(settings), *state]))
+    if settings.worker_role not in STORES:
+        return None
     warehouse = Warehouse(
         settings.clickhouse_dsn,
         settings.clickhouse_database,
@@ -126,4 +171,5 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
             faust_worker.spinner = None  # its terminal codes would break the one-object-a-line output
         faust_worker.execute_from_commandline()
     finally:
-        warehouse.close()
+        if warehouse is not None:
+            warehouse.close()

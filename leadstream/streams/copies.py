@@ -1,5 +1,5 @@
-"""The stateless copies into the warehouse: which topic goes to which table, and how a
-record becomes a row (or a dead letter)."""
+"""The warehouse writer's copies: which topic goes to which table, and how a record becomes a
+row (or a dead letter). The scorer's and matcher's rows come as published rows (``row_topics``)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ from leadstream.schemas.sites import SiteRecord
 from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.matcher import CALL_COLUMNS
+from leadstream.streams.row_topics import RowReader
 from leadstream.streams.rows import EVENT_COLUMNS, event_row
 from leadstream.streams.runtime.dead_letters import invalid_reason
 from leadstream.streams.runtime.sink import LeaveOut, Poison, TableSinkSpec
+from leadstream.streams.sessions import SESSION_COLUMNS
 
 OFFSETS = ("kafka_partition", "kafka_offset")
 DEAD_LETTER_COLUMNS = (
@@ -149,17 +152,28 @@ def _dead_letter_visitor(row: list[object]) -> Visitor:
     return str(value.get("site_id") or ""), value.get("session_id"), value.get("fingerprint")
 
 
-def events_leave_out(forgotten: ForgottenVisitors | None) -> LeaveOut:
-    async def leave_out(warehouse: Warehouse, records: list[ConsumerRecord], rows: list[list[object]]) -> set[int]:
-        gone = await forgotten_positions(forgotten, rows, _event_visitor)
-        return gone | await events_stored_before(warehouse, records, rows)
+_SESSION_VISITOR = tuple(SESSION_COLUMNS.index(c) for c in ("site_id", "session_id", "fingerprint"))
+_CALL_VISITOR = tuple(CALL_COLUMNS.index(c) for c in ("site_id", "session_id", "fingerprint"))
+
+
+def _columns_visitor(at: tuple[int, int, int]) -> Callable[[list[object]], Visitor]:
+    site, session, fingerprint = at
+    return lambda row: (str(row[site]), row[session], str(row[fingerprint] or "") or None)
+
+
+def forgotten_leave_out(forgotten: ForgottenVisitors | None, visitor: Callable[[list[object]], Visitor]) -> LeaveOut:
+    """Rows of visitors erased before: a row published before the erasure may be stored after it."""
+
+    async def leave_out(_: Warehouse, __: list[ConsumerRecord], rows: list[list[object]]) -> set[int]:
+        return await forgotten_positions(forgotten, rows, visitor)
 
     return leave_out
 
 
-def dead_letters_leave_out(forgotten: ForgottenVisitors | None) -> LeaveOut:
-    async def leave_out(_: Warehouse, __: list[ConsumerRecord], rows: list[list[object]]) -> set[int]:
-        return await forgotten_positions(forgotten, rows, _dead_letter_visitor)
+def events_leave_out(forgotten: ForgottenVisitors | None) -> LeaveOut:
+    async def leave_out(warehouse: Warehouse, records: list[ConsumerRecord], rows: list[list[object]]) -> set[int]:
+        gone = await forgotten_positions(forgotten, rows, _event_visitor)
+        return gone | await events_stored_before(warehouse, records, rows)
 
     return leave_out
 
@@ -269,8 +283,15 @@ def run_from(record: ConsumerRecord) -> list[object]:
 def copy_specs(settings: Settings, forgotten: ForgottenVisitors | None = None) -> list[TableSinkSpec]:
     t = settings.topics
     events = events_leave_out(forgotten)
-    dead = dead_letters_leave_out(forgotten)
+    dead = forgotten_leave_out(forgotten, _dead_letter_visitor)
+    session_rows = RowReader(SESSION_COLUMNS, ("first_seen", "last_seen"))
+    call_rows = RowReader(CALL_COLUMNS, ("received_at",))
+    sessions_gone = forgotten_leave_out(forgotten, _columns_visitor(_SESSION_VISITOR))
+    calls_gone = forgotten_leave_out(forgotten, _columns_visitor(_CALL_VISITOR))
     return [
+        # versioned rows (ReplacingMergeTree): no offset columns, a row stored again replaces itself
+        TableSinkSpec("session-rows", t.session_rows, "sessions", SESSION_COLUMNS, session_rows, sessions_gone, False),
+        TableSinkSpec("call-rows", t.call_rows, "calls", CALL_COLUMNS, call_rows, calls_gone, False),
         TableSinkSpec("events", t.events, "events", (*EVENT_COLUMNS, *OFFSETS), event_from, events),
         TableSinkSpec(
             "dead-letters", t.dead_letters, "dead_letters", (*DEAD_LETTER_COLUMNS, *OFFSETS), dead_letter_from, dead

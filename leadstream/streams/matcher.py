@@ -4,48 +4,40 @@ member), which keeps the recent sessions of each key in a table recovered from i
 
 A call with no candidate yet waits a short grace period (its session's first events may
 still be in the scorer's batch); then it is matched, or answered ``unmatched``. The answer
-goes to the ``calls`` table and, through Redis, to the edge waiting for it.
+goes out as a row for the ``calls`` table (the ``call-rows`` topic, stored by the warehouse
+writer) and, once that row is durable, through Redis to the edge waiting for it.
 
-Like the session scorer it runs on a plain consumer group (``<worker_group>-calls``), not as
-a Faust agent: each session update was a Faust event of its own, and that per-record work cost
-more than matching. A call's offset is committed only once it is answered and its row stored,
-so a call waiting out its grace when the worker dies is read again by the next owner.
+A call's offset is committed only once it is answered and its row durable, so a call waiting
+out its grace when the worker dies is read again by the next owner.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
-from leadstream.kafka.broker import new_producer
-from leadstream.observability.health import LOOPS
-from leadstream.observability.logs import GROUP
-from leadstream.observability.worker import BatchMetrics, count_entries
+from leadstream.observability.worker import count_entries
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.redis.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
 from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
+from leadstream.streams.row_topics import encode_row
 from leadstream.streams.rows import ip_prefix
-from leadstream.streams.runtime.changelog import drop_entries, write_changelog
 from leadstream.streams.runtime.changelog_table import ChangelogTable
-from leadstream.streams.runtime.dead_letters import dead_letter, invalid_reason
-from leadstream.streams.runtime.expiry import TableExpiry
-from leadstream.streams.runtime.group import PartitionOwner, group_consumer, poll_batch, supervise
-from leadstream.streams.runtime.producer import BulkProducer
-from leadstream.streams.runtime.warehouse_writes import WarehouseSink
+from leadstream.streams.runtime.checkpoint import Outcome
+from leadstream.streams.runtime.dead_letters import invalid_reason
 
 log = logging.getLogger(__name__)
 
@@ -142,79 +134,46 @@ def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer,
 
 
 class CallMatcher:
-    """The matcher on a plain consumer group of its own, over the session updates and the calls.
-    Batches, grace-period settling and rebalances take turns (one lock)."""
+    """Session updates and calls -> the table of each key's recent sessions, call rows and the
+    answers the edge waits for. Runs on the stream runtime (group ``<worker_group>-calls``,
+    called every turn: a call whose grace runs out is answered without new records)."""
 
-    def __init__(
-        self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer, forgotten: ForgottenVisitors | None = None
-    ) -> None:
+    name, group, stage = "call matcher", "calls", "call-matcher"
+    last_active = staticmethod(latest_seen)
+    ttl = SESSIONS_KEPT
+    # Range assignment gives partition N of both topics to the same member: a key's calls and
+    # session updates meet in one table.
+    consumer_options: ClassVar[dict[str, object]] = {"partition_assignment_strategy": (RangePartitionAssignor,)}
+
+    def __init__(self, settings: Settings, forgotten: ForgottenVisitors | None = None) -> None:
         self._settings = settings
-        self._sink = sink
-        self._bulk = bulk
         self._forgotten = forgotten
         self._purged = -1  # the forgotten-visitors version the table was last purged at
         self._updates = settings.topics.session_updates
+        self.topics = [self._updates, settings.topics.calls]
         self.table = ChangelogTable.for_worker("fingerprint_sessions", settings.topics.matcher_changelog, settings)
         self._redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-        self._lock = asyncio.Lock()
         self._pending: list[Pending] = []
         self._read: dict[tuple[str, int], int] = {}  # partition -> the next offset to read
         self._committed: dict[tuple[str, int], int] = {}
-        interval = settings.state_expiry_interval_s
-        self.expiry = TableExpiry(self.table, bulk, latest_seen, SESSIONS_KEPT, interval)
-        self.health = LOOPS.loop("call matcher")
-        self._metrics = BatchMetrics("call matcher")
         count_entries(self.table.name, lambda: len(self.table))
 
-    async def run(self) -> None:
-        await supervise("call matcher", self._consume)
+    async def process(self, records: list[ConsumerRecord]) -> Outcome:
+        outcome = Outcome()
+        changed = await self.purge_forgotten()
+        changed |= self.handle(records, outcome)
+        outcome.changed = changed
+        self.settle(outcome)
+        # Committed once the outcome is durable; if that fails the member starts over (and
+        # forgets these offsets, ``revoked(None)``), so they are never taken for committed.
+        outcome.offsets = self._to_commit()
+        self._committed.update({(tp.topic, tp.partition): o for tp, o in outcome.offsets.items()})
+        return outcome
 
-    async def _consume(self) -> None:
-        s = self._settings
-        GROUP.set(f"{s.worker_group}-calls")
-        consumer = group_consumer(
-            s,
-            f"{s.worker_group}-calls",
-            fetch_max_wait_ms=s.worker_fetch_max_wait_ms,
-            # Range assignment gives partition N of both topics to the same member: a key's
-            # calls and session updates meet in one table.
-            partition_assignment_strategy=(RangePartitionAssignor,),
-        )
-        owner = PartitionOwner(consumer, s, self.assigned, self.revoked, previous_group=s.worker_group)
-        consumer.subscribe([self._updates, s.topics.calls], listener=owner)
-        self._release(None)  # a new member owns nothing until the group says so
-        dlq = new_producer(s)
-        await dlq.start()
-        await consumer.start()
-        try:
-            while True:
-                records = await poll_batch(consumer, s.sink_batch_rows, POLL_S)
-                self.health.polled()
-                owner.check()
-                async with self._lock:
-                    await self.purge_forgotten()
-                    owned = set(consumer.assignment())
-                    await self.handle([r for r in records if (r.topic, r.partition) in owned], dlq)
-                    await self.settle()
-                    offsets = self._to_commit()
-                    if offsets:
-                        await consumer.commit(offsets)
-                        self._committed.update(offsets)
-                    self.table.checkpoint()
-                    self._metrics.done(records)
-                    if offsets:
-                        self.health.committed()
-                    else:
-                        self.health.turned()
-        finally:
-            await consumer.stop()
-            await dlq.stop()
-
-    async def handle(self, records: list[ConsumerRecord], dlq: AIOKafkaProducer) -> None:
-        """Put session updates into the table (changelog acknowledged on return), queue the calls and
-        dead-letter the records that are neither."""
+    def handle(self, records: list[ConsumerRecord], outcome: Outcome) -> set[str]:
+        """Put session updates into the table, queue the calls and dead-letter the records that are
+        neither; return the table keys changed."""
         changed: set[str] = set()
-        dead: list[tuple[ConsumerRecord, str]] = []
         grace = self._settings.match_grace_s
         for msg in records:
             source = (msg.topic, msg.partition)
@@ -227,10 +186,8 @@ class CallMatcher:
                     call = CallRecord.model_validate_json(msg.value or b"")
                     self._pending.append(Pending(source, msg.offset, call, time.monotonic() + grace))
             except (ValueError, ValidationError) as exc:  # pydantic's ValidationError is a ValueError
-                dead.append((msg, _reason(exc)))
-        if dead:
-            await dead_letter(dlq, self._settings.topics.dead_letters, "call-matcher", dead)
-        await write_changelog(self.table, self._bulk, changed)  # both before these offsets commit
+                outcome.dead.append((msg, _reason(exc)))
+        return changed
 
     def _remember(self, key: bytes | None, value: bytes | None, partition: int) -> str | None:
         """Put a session update into the table; return the key changed (its changelog goes later),
@@ -260,27 +217,32 @@ class CallMatcher:
                 log.error("skipping a malformed session of %r", key)
         return sessions
 
-    async def settle(self) -> None:
-        """Answer the pending calls that now match, or whose grace has run out: row first, then reply."""
+    def settle(self, outcome: Outcome) -> None:
+        """Answer the pending calls that now match, or whose grace has run out: the row goes out
+        with the outcome, the reply once it is durable."""
         if not self._pending:
             return
         now = time.monotonic()
-        done: list[tuple[Pending, CallAnswer, list[object]]] = []
+        done: list[tuple[Pending, CallAnswer]] = []
         waiting: list[Pending] = []
+        rows = self._settings.topics.call_rows
         for p in self._pending:
             answer, row = resolve(p.call, self._sessions(f"{p.call.site_id}:{p.call.fingerprint}"))
             if answer.status == "matched" or now >= p.deadline:
-                done.append((p, answer, row))
+                done.append((p, answer))
+                if not self._forgets(p.call.site_id, None, p.call.fingerprint):
+                    key = str(p.call.call_id).encode()
+                    outcome.emit(rows, key, key, encode_row(row))
             else:
                 waiting.append(p)
         if not done:
             return
-        token = "calls:" + ",".join(sorted(str(p.call.call_id) for p, _, _ in done))
-        rows = [row for p, _, row in done if not self._forgets(p.call.site_id, None, p.call.fingerprint)]
-        await self._sink.write("calls", CALL_COLUMNS, rows, token)
         self._pending = waiting
+        outcome.then.append(lambda: self._reply(done))
+
+    async def _reply(self, done: list[tuple[Pending, CallAnswer]]) -> None:
         prefix = self._settings.topic_prefix
-        for p, answer, _ in done:
+        for p, answer in done:
             try:
                 await post_reply(self._redis, prefix, "call", str(p.call.call_id), answer.model_dump(mode="json"))
             except Exception as exc:  # the edge answers 'queued'; the row is stored all the same
@@ -298,50 +260,44 @@ class CallMatcher:
                 offsets[TopicPartition(*source)] = offset
         return offsets
 
-    def _release(self, partitions: set[int] | None) -> None:
-        """Forget the state, waiting calls and offsets of ``partitions`` (None: all). The calls are
-        not committed, so their next owner reads and answers them."""
-        self.table.forget(partitions)
+    async def assigned(self, partitions: set[int]) -> None:
+        self._purged = -1  # what was recovered may hold forgotten visitors
+
+    async def revoked(self, partitions: set[int] | None) -> None:
+        """Forget the waiting calls and offsets of ``partitions`` (None: all). The calls are not
+        committed, so their next owner reads and answers them."""
         self._pending = [p for p in self._pending if partitions is not None and p.source[1] not in partitions]
         for offsets in (self._read, self._committed):
             for source in [s for s in offsets if partitions is None or s[1] in partitions]:
                 del offsets[source]
 
-    async def assigned(self, partitions: set[int]) -> None:
-        async with self._lock:
-            await self.table.recover(partitions)
-            self._purged = -1  # what was recovered may hold forgotten visitors
-
     def _forgets(self, site_id: str, session_id: str | None, fingerprint: str | None) -> bool:
         return self._forgotten is not None and self._forgotten.forgets(site_id, session_id, fingerprint)
 
-    async def purge_forgotten(self) -> None:
-        """Drop the sessions (and whole keys) of visitors erased since the last purge."""
+    async def purge_forgotten(self) -> set[str]:
+        """Drop the sessions (and whole keys) of visitors erased since the last purge; return the
+        keys changed or removed (the runtime writes their changelog records or tombstones)."""
         forgotten = self._forgotten
         if forgotten is None:
-            return
+            return set()
         if not forgotten.loaded:  # never match before knowing who is forgotten
             await forgotten.wait_loaded(MIRROR_WAIT_S)
         version = forgotten.version
         if version == self._purged:
-            return
-        gone, changed = [], []
+            return set()
+        changed = set()
         for key in self.table:  # a copy of the keys
             site_id, _, fingerprint = key.partition(":")
             sessions = self.table.get(key) or []
             kept = [s for s in sessions if not forgotten.forgets(site_id, s.get("session_id"), fingerprint)]
             if not kept:
-                gone.append(key)
+                self.table.delete(key)
+                changed.add(key)
             elif len(kept) < len(sessions):
                 self.table.put(key, kept, self.table.partition_of(key))
-                changed.append(key)
-        await write_changelog(self.table, self._bulk, changed)
-        await drop_entries(self.table, self._bulk, gone)
+                changed.add(key)
         self._purged = version
-
-    async def revoked(self, partitions: set[int]) -> None:
-        async with self._lock:  # after the batch in hand is answered and committed
-            self._release(partitions)
+        return changed
 
 
 def _reason(exc: ValueError) -> str:

@@ -1,9 +1,8 @@
 """The session scorer: each tracking event updates its session's state (a table kept in
-memory, changelogged to Kafka), the new states go to the ``sessions`` table, and every session
-with a fingerprint is re-published keyed by ``<site>:<fingerprint>`` for the call matcher.
-
-It runs on a plain consumer group rather than as a Faust agent: Faust's per-record stream work
-(an event object, a queue hand-off and an ack per record) cost as much as the scoring itself.
+memory, changelogged to Kafka); the new states go out as rows for the ``sessions`` table (the
+``session-rows`` topic, stored by the warehouse writer), and every session with a fingerprint is
+re-published keyed by ``<site>:<fingerprint>`` for the call matcher. Records that are not events
+are dead-lettered (stage ``session-scorer``).
 
 Exactly-once state under at-least-once delivery: each table entry remembers the offset of
 the last event it applied, so events re-delivered after a crash are not applied twice.
@@ -14,9 +13,7 @@ decoding a table entry was the largest part of the scorer's own work.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,31 +21,20 @@ from typing import Any
 import orjson
 from aiokafka.structs import ConsumerRecord
 from cachetools import LRUCache
+from pydantic import ValidationError
 
 from leadstream.enrichment.campaign import CAMPAIGN_COLUMNS
-from leadstream.observability.health import LOOPS
-from leadstream.observability.logs import GROUP
-from leadstream.observability.worker import BatchMetrics, count_entries
+from leadstream.observability.worker import count_entries
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.schemas.event_view import EventView, read_event
 from leadstream.schemas.tracking import EventRecord
 from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
 from leadstream.settings import Settings
-from leadstream.streams.rows import dedup_token
-from leadstream.streams.runtime.changelog import drop_entries, write_changelog
+from leadstream.streams.row_topics import encode_row
 from leadstream.streams.runtime.changelog_table import ChangelogTable
-from leadstream.streams.runtime.expiry import TableExpiry
-from leadstream.streams.runtime.group import (
-    FlushWindow,
-    PartitionOwner,
-    group_consumer,
-    next_offsets,
-    poll_batch,
-    supervise,
-)
-from leadstream.streams.runtime.producer import BulkProducer
-from leadstream.streams.runtime.warehouse_writes import WarehouseSink
+from leadstream.streams.runtime.checkpoint import Outcome
+from leadstream.streams.runtime.dead_letters import invalid_reason
 
 log = logging.getLogger(__name__)
 
@@ -215,77 +201,41 @@ class DecodedSessions:
 
 
 class SessionScorer:
-    """The scorer on a plain consumer group of its own (``<worker_group>-sessions``), with its
-    table recovered from the changelog for the partitions the group gives it. Batches and
-    rebalances take turns (one lock), so a partition is never taken away mid-batch."""
+    """Events -> session states (a changelog table), session rows and session updates.
 
-    def __init__(
-        self, settings: Settings, sink: WarehouseSink, bulk: BulkProducer, forgotten: ForgottenVisitors | None = None
-    ) -> None:
+    Runs on the stream runtime (``Runner``, group ``<worker_group>-sessions``): the runtime
+    gives it the partitions its group assigns, recovers their table entries first, and makes
+    what ``process`` returns durable before it commits the batch."""
+
+    name, group, stage = "session scorer", "sessions", "session-scorer"
+
+    def __init__(self, settings: Settings, forgotten: ForgottenVisitors | None = None) -> None:
         self._settings = settings
-        self._sink = sink
-        self._bulk = bulk
+        self._topics = settings.topics
         self._forgotten = forgotten
         self._purged = -1  # the forgotten-visitors version the table was last purged at
+        self.topics = [settings.topics.events]
         self.table = ChangelogTable.for_worker("sessions", settings.topics.sessions_changelog, settings)
         self._decoded = DecodedSessions(settings.session_cache_size)
-        self._lock = asyncio.Lock()
-        ttl = timedelta(days=settings.session_ttl_days)
-        self.expiry = TableExpiry(self.table, bulk, session_last_seen, ttl, settings.state_expiry_interval_s)
-        self.health = LOOPS.loop("session scorer")
-        self._metrics = BatchMetrics("session scorer")
-        self.window = FlushWindow(settings.sink_flush_s)
+        self.ttl = timedelta(days=settings.session_ttl_days)
         count_entries(self.table.name, lambda: len(self.table))
 
-    async def run(self) -> None:
-        await supervise("session scorer", self._consume)
+    last_active = staticmethod(session_last_seen)
 
-    async def _consume(self) -> None:
-        s = self._settings
-        # A short long-poll: a call waits on its session's update (the match grace period).
-        GROUP.set(f"{s.worker_group}-sessions")
-        consumer = group_consumer(s, f"{s.worker_group}-sessions", fetch_max_wait_ms=s.worker_fetch_max_wait_ms)
-        owner = PartitionOwner(consumer, s, self.assigned, self.revoked, previous_group=s.worker_group)
-        consumer.subscribe([s.topics.events], listener=owner)
-        self.table.forget()  # a new member owns nothing until the group says so
-        await consumer.start()
-        try:
-            while True:
-                records = await poll_batch(consumer, s.sink_batch_rows, self.window.seconds, self.window.ceiling_s)
-                self.health.polled()
-                owner.check()
-                async with self._lock:
-                    await self.purge_forgotten()  # every turn: an erasure is carried out without new traffic
-                    if not records:
-                        self.health.turned()
-                        continue
-                    owned = {tp.partition for tp in consumer.assignment()}
-                    records = [r for r in records if r.partition in owned]  # fetched before a rebalance
-                    if records:
-                        started = time.monotonic()
-                        await self.score(records)
-                        await consumer.commit(next_offsets(records))
-                        self.table.checkpoint()
-                        self.window.took(time.monotonic() - started)
-                        self._metrics.done(records)
-                    self.health.committed()
-        finally:
-            await consumer.stop()
-
-    async def score(self, records: list[ConsumerRecord]) -> None:
-        """Apply a batch of event records; every write is done when this returns (commit next)."""
+    async def process(self, records: list[ConsumerRecord]) -> Outcome:
+        """Apply a batch of event records to their sessions (every turn, first, the sessions of
+        visitors erased since the last turn are dropped)."""
+        outcome = Outcome(changed=await self.purge_forgotten())
         if not records:
-            return
+            return outcome
         work: dict[str, Working] = {}
         partition_of: dict[str, int] = {}
-        spans: dict[int, tuple[int, int]] = {}
         table, decoded, forgotten = self.table, self._decoded, self._forgotten
         for msg in records:
-            lo, hi = spans.get(msg.partition, (msg.offset, msg.offset))
-            spans[msg.partition] = (min(lo, msg.offset), max(hi, msg.offset))
             record = read_event(msg.value)
             if record is None:
-                continue  # the events sink dead-letters malformed records
+                outcome.dead.append((msg, unreadable(msg.value)))
+                continue
             if forgotten is not None and forgotten.forgets(record.site_id, record.session_id, record.fingerprint):
                 continue
             sid = str(record.session_id)
@@ -294,49 +244,57 @@ class SessionScorer:
                 working = work[sid] = decoded.take(sid, table.get(sid))
                 partition_of[sid] = msg.partition
             working.apply(record, msg.offset)
-        touched = {sid: w.state for sid, w in work.items() if w.changed and w.state is not None}
+        rows_topic, updates_topic = self._topics.session_rows, self._topics.session_updates
         for sid, working in work.items():
             entry = working.dump()
             table.put(sid, entry, partition_of[sid])
             decoded.written(sid, entry, working)
-        rows = [session_row(state, work[sid].offset) for sid, state in touched.items()]
-        updates = []
-        for sid, state in touched.items():
+            state = working.state
+            if not working.changed or state is None:
+                continue
+            # The row, the update and the changelog record may land in any order, or some not at
+            # all before a crash: an event delivered again after its session's changelog record
+            # was written is not applied again, but its row and update are sent again.
+            key = sid.encode()
+            outcome.emit(rows_topic, key, key, encode_row(session_row(state, working.offset)))
             if state.fingerprint:
-                key = f"{state.site_id}:{state.fingerprint}".encode()
-                updates.append((key, key, orjson.dumps(table.get(sid)["state"])))
-        # The three writes may land in any order, or some not at all before a crash: an event
-        # delivered again after its session's changelog record was written is not applied again,
-        # but its session's row and update are written again (``Working.apply``).
-        await asyncio.gather(
-            self._sink.write("sessions", SESSION_COLUMNS, rows, dedup_token(self._settings.topics.events, spans)),
-            self._bulk.send(self._settings.topics.session_updates, updates),
-            write_changelog(table, self._bulk, work),  # one record per session per batch
-        )
+                match_key = f"{state.site_id}:{state.fingerprint}".encode()
+                outcome.emit(updates_topic, match_key, match_key, orjson.dumps(entry["state"]))
+        outcome.changed = [*outcome.changed, *work]  # one changelog record per session per batch
+        return outcome
 
     async def assigned(self, partitions: set[int]) -> None:
-        async with self._lock:
-            await self.table.recover(partitions)
-            self._purged = -1  # what was recovered may hold forgotten visitors
+        self._purged = -1  # what was recovered may hold forgotten visitors
 
-    async def purge_forgotten(self) -> None:
-        """Drop the sessions of visitors erased since the last purge (tombstoned in the changelog)."""
+    async def revoked(self, partitions: set[int] | None) -> None:
+        return None
+
+    async def purge_forgotten(self) -> list[str]:
+        """Drop the sessions of visitors erased since the last purge; return their keys (the
+        runtime tombstones them in the changelog)."""
         forgotten = self._forgotten
         if forgotten is None:
-            return
+            return []
         if not forgotten.loaded:  # never score a record before knowing who is forgotten
             await forgotten.wait_loaded(MIRROR_WAIT_S)
         version = forgotten.version
         if version == self._purged:
-            return
+            return []
         gone = []
         for key in self.table:  # a copy of the keys
             state = (self.table.get(key) or {}).get("state")
             if state and forgotten.forgets(state["site_id"], state["session_id"], state.get("fingerprint")):
                 gone.append(key)
-        await drop_entries(self.table, self._bulk, gone)
+        for key in gone:
+            self.table.delete(key)
         self._purged = version
+        return gone
 
-    async def revoked(self, partitions: set[int]) -> None:
-        async with self._lock:  # after the batch in hand is written and committed
-            self.table.forget(partitions)
+
+def unreadable(value: bytes | None) -> str:
+    """Why an event record cannot be scored (the dead letter's reason)."""
+    try:
+        EventRecord.model_validate_json(value or b"")
+    except ValidationError as exc:
+        return invalid_reason(exc)
+    return "unreadable event"

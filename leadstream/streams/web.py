@@ -49,13 +49,20 @@ def write_refusal(settings: Settings, authorization: str | None) -> str | None:
     )
 
 
-def register_web(app: faust.App, settings: Settings, warehouse: Warehouse, refresher: DailyStatsRefresher) -> None:
+def register_web(
+    app: faust.App, settings: Settings, warehouse: Warehouse | None, refresher: DailyStatsRefresher | None
+) -> None:
+    """Health and metrics on every worker; the warehouse's endpoints where the warehouse is open."""
+
     @app.page("/leadstream/health")
     class Health(View):
         async def get(self, request: Request) -> Response:
             report = LOOPS.report()
             for name, loop in report["loops"].items():
                 m.LOOP_HEALTHY.labels(name).set(1 if loop["ok"] else 0)
+            report["role"] = settings.worker_role
+            if warehouse is None:  # a processor: the writer reports the warehouse
+                return _json(report, status=200 if report["ok"] else 503)
             try:
                 await warehouse.call(lambda c: c.query("SELECT 1"))
                 report["warehouse"] = warehouse.dsn.split("://")[0]
@@ -73,6 +80,14 @@ def register_web(app: faust.App, settings: Settings, warehouse: Warehouse, refre
             body, content_type = exposition.render()
             return Response(body=body, status=200, headers={"Content-Type": content_type})
 
+    if warehouse is None or refresher is None:
+        return
+    register_warehouse_web(app, settings, warehouse, refresher)
+
+
+def register_warehouse_web(
+    app: faust.App, settings: Settings, warehouse: Warehouse, refresher: DailyStatsRefresher
+) -> None:
     @app.page("/leadstream/query")
     class Query(View):
         async def post(self, request: Request) -> Response:

@@ -19,7 +19,7 @@ from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.matcher import CallMatcher
 from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.producer import BulkProducer
-from leadstream.streams.runtime.warehouse_writes import WarehouseSink
+from tests.streams.running import matcher_runner, start_sinks
 from tests.streams.test_session_scorer import eventually
 
 pytestmark = pytest.mark.integration
@@ -80,13 +80,14 @@ async def topics(settings: Settings) -> None:
 async def test_a_joining_matcher_takes_the_sessions_of_its_partitions_and_matches_their_calls(
     settings: Settings, warehouse: Warehouse, topics: None
 ) -> None:
-    sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
-    first, second = CallMatcher(settings, sink, bulk), CallMatcher(settings, sink, bulk)
-    tasks = [asyncio.create_task(first.run())]
+    bulk = BulkProducer(settings)
+    first, second = CallMatcher(settings), CallMatcher(settings)
+    tasks = [*start_sinks(settings, warehouse, bulk, ["call-rows"])]
+    tasks.append(asyncio.create_task(matcher_runner(first, settings, bulk).run()))
     try:
         await publish(settings, updates=[session(n) for n in range(40)])
         await eventually(lambda: len(first.table) == 40)
-        tasks.append(asyncio.create_task(second.run()))
+        tasks.append(asyncio.create_task(matcher_runner(second, settings, bulk).run()))
         await eventually(lambda: len(second.table) > 0 and len(first.table) + len(second.table) == 40)
         assert 0 < len(first.table) < 40
 
@@ -101,9 +102,10 @@ async def test_a_joining_matcher_takes_the_sessions_of_its_partitions_and_matche
 async def test_a_call_waiting_when_its_matcher_stops_is_answered_by_the_next(
     settings: Settings, warehouse: Warehouse, topics: None
 ) -> None:
-    sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
-    patient = CallMatcher(settings.model_copy(update={"match_grace_s": 600}), sink, bulk)
-    task = asyncio.create_task(patient.run())
+    bulk = BulkProducer(settings)
+    sinks = start_sinks(settings, warehouse, bulk, ["call-rows"])
+    patient = CallMatcher(settings.model_copy(update={"match_grace_s": 600}))
+    task = asyncio.create_task(matcher_runner(patient, settings, bulk).run())
     try:
         await publish(settings, calls=[call(7)])  # its session is not known yet: it waits
         await eventually(lambda: len(patient._pending) == 1)
@@ -112,11 +114,11 @@ async def test_a_call_waiting_when_its_matcher_stops_is_answered_by_the_next(
     assert answered(warehouse) == {}
 
     await publish(settings, updates=[session(7)])
-    task = asyncio.create_task(CallMatcher(settings, sink, bulk).run())
+    task = asyncio.create_task(matcher_runner(CallMatcher(settings), settings, bulk).run())
     try:
         await eventually(lambda: answered(warehouse) == {str(call(7).call_id): ("matched", session(7).session_id)})
     finally:
-        await stop([task])
+        await stop([task, *sinks])
         await bulk.stop()
 
 
@@ -138,7 +140,7 @@ async def dead_letters(settings: Settings, n: int) -> list[dict[str, str]]:
 async def test_a_poison_call_goes_to_the_dead_letters_and_the_calls_behind_it_are_answered(
     settings: Settings, warehouse: Warehouse, topics: None
 ) -> None:
-    sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
+    bulk = BulkProducer(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
     await producer.start()
     try:  # the poison first, on the partition of the good call that follows it
@@ -146,7 +148,8 @@ async def test_a_poison_call_goes_to_the_dead_letters_and_the_calls_behind_it_ar
     finally:
         await producer.stop()
     await publish(settings, updates=[session(3)], calls=[call(3)])
-    task = asyncio.create_task(CallMatcher(settings, sink, bulk).run())
+    tasks = [*start_sinks(settings, warehouse, bulk, ["call-rows"])]
+    tasks.append(asyncio.create_task(matcher_runner(CallMatcher(settings), settings, bulk).run()))
     try:
         await eventually(lambda: answered(warehouse) == {str(call(3).call_id): ("matched", session(3).session_id)})
         [dead] = await dead_letters(settings, 1)
@@ -154,5 +157,5 @@ async def test_a_poison_call_goes_to_the_dead_letters_and_the_calls_behind_it_ar
         assert dead["source_topic"] == settings.topics.calls and dead["source_offset"] == "0"
         assert dead["reason"].startswith("invalid call_id")
     finally:
-        await stop([task])
+        await stop(tasks)
         await bulk.stop()

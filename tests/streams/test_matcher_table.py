@@ -34,7 +34,7 @@ def stored(matcher: CallMatcher) -> list[tuple[str, int]]:
 
 
 def matcher() -> CallMatcher:
-    return CallMatcher(Settings(), sink=None, bulk=None)  # type: ignore[arg-type]  # only the table is used
+    return CallMatcher(Settings())
 
 
 def test_updates_merge_most_recent_first_and_an_older_redelivery_changes_nothing() -> None:

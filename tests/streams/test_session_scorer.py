@@ -18,8 +18,8 @@ from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.producer import BulkProducer
-from leadstream.streams.runtime.warehouse_writes import WarehouseSink
 from leadstream.streams.sessions import SessionScorer
+from tests.streams.running import scorer_runner, start_sinks
 
 pytestmark = pytest.mark.integration
 SITE = "scorer-site"
@@ -63,8 +63,8 @@ async def test_a_joining_scorer_recovers_its_partitions_and_every_event_counts_o
     await ensure_topics(
         settings, [*core_topics(settings), ChangelogTable.topic(settings.topics.sessions_changelog, settings)]
     )
-    sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
-    first, second = SessionScorer(settings, sink, bulk), SessionScorer(settings, sink, bulk)
+    bulk = BulkProducer(settings)
+    first, second = SessionScorer(settings), SessionScorer(settings)
     sessions = [str(uuid.uuid4()) for _ in range(40)]
 
     def counted() -> tuple[int, int]:
@@ -72,13 +72,14 @@ async def test_a_joining_scorer_recovers_its_partitions_and_every_event_counts_o
         [(n, events)] = warehouse.sync(lambda c: c.query(sql).result_rows)
         return int(n), int(events or 0)
 
-    tasks = [asyncio.create_task(first.run())]
+    tasks = [*start_sinks(settings, warehouse, bulk, ["session-rows"])]
+    tasks.append(asyncio.create_task(scorer_runner(first, settings, bulk).run()))
     try:
         await produce(settings, sessions, range(0, 3))
         # the rows land before the batch's changelog is written and its entries go into the table
         await eventually(lambda: counted() == (40, 120) and len(first.table) == 40)
 
-        tasks.append(asyncio.create_task(second.run()))
+        tasks.append(asyncio.create_task(scorer_runner(second, settings, bulk).run()))
         await eventually(lambda: len(second.table) > 0 and len(first.table) + len(second.table) == 40)
         assert 0 < len(first.table) < 40  # the partitions were shared, and the first forgot the second's
 
@@ -102,7 +103,7 @@ async def test_with_a_local_copy_a_restarted_scorer_goes_on_without_reading_the_
     await ensure_topics(
         settings, [*core_topics(settings), ChangelogTable.topic(settings.topics.sessions_changelog, settings)]
     )
-    sink, bulk = WarehouseSink(warehouse), BulkProducer(settings)
+    bulk = BulkProducer(settings)
     sessions = [str(uuid.uuid4()) for _ in range(40)]
 
     def counted() -> tuple[int, int]:
@@ -110,17 +111,18 @@ async def test_with_a_local_copy_a_restarted_scorer_goes_on_without_reading_the_
         [(n, events)] = warehouse.sync(lambda c: c.query(sql).result_rows)
         return int(n), int(events or 0)
 
+    sinks = start_sinks(settings, warehouse, bulk, ["session-rows"])
     try:
-        first = SessionScorer(settings, sink, bulk)
-        task = asyncio.create_task(first.run())
+        first = SessionScorer(settings)
+        task = asyncio.create_task(scorer_runner(first, settings, bulk).run())
         await produce(settings, sessions, range(0, 3))
         await eventually(lambda: counted() == (40, 120) and len(first.table) == 40)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         first.table.close()
 
-        second = SessionScorer(settings, sink, bulk)
-        task = asyncio.create_task(second.run())
+        second = SessionScorer(settings)
+        task = asyncio.create_task(scorer_runner(second, settings, bulk).run())
         await produce(settings, sessions, range(3, 5))
         await eventually(lambda: counted() == (40, 200) and len(second.table) == 40)
         assert second.table.records_recovered == 0  # its local copy was current
@@ -129,4 +131,7 @@ async def test_with_a_local_copy_a_restarted_scorer_goes_on_without_reading_the_
         await asyncio.gather(task, return_exceptions=True)
         second.table.close()
     finally:
+        for sink in sinks:
+            sink.cancel()
+        await asyncio.gather(*sinks, return_exceptions=True)
         await bulk.stop()

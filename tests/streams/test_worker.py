@@ -156,18 +156,22 @@ def test_poison_record_is_dead_lettered_and_the_stream_goes_on(running: tuple[Se
     offset = asyncio.run(produce_poison())
     sid = str(uuid.uuid4())
     track(http, "site-a", sid, "fp-after-poison")  # an ordinary event after it
-    [dead] = eventually(
-        settings, "SELECT stage, source_offset, reason, key FROM dead_letters_v WHERE key = 'poison-key'", bool
+    # every processor that reads it says so: the events sink and the session scorer
+    dead = eventually(
+        settings,
+        "SELECT stage, source_offset, reason, key FROM dead_letters_v WHERE key = 'poison-key' ORDER BY stage",
+        lambda rows: len(rows) == 2,
     )
-    assert dead["stage"] == "events" and dead["source_offset"] == offset and "invalid" in str(dead["reason"])
+    assert [d["stage"] for d in dead] == ["events", "session-scorer"]
+    assert all(d["source_offset"] == offset and "invalid" in str(d["reason"]) for d in dead)
     eventually(settings, f"SELECT 1 FROM events_v WHERE session_id = '{sid}'", bool)  # the stream went on
 
     listed = orjson.loads(run_cli(settings, "dlq", "list", "--stage", "events", "--format", "json"))
     assert any(row["source_offset"] == offset for row in listed)
     assert "replayed 1" in run_cli(settings, "dlq", "replay", "--stage", "events")
-    # still poison: it comes back as a new dead letter from its new offset
+    # still poison: it comes back as new dead letters (one a stage) from its new offset
     eventually(
-        settings, "SELECT count() AS n FROM dead_letters_v WHERE key = 'poison-key'", lambda rows: rows[0]["n"] == 2
+        settings, "SELECT count() AS n FROM dead_letters_v WHERE key = 'poison-key'", lambda rows: rows[0]["n"] == 4
     )
 
 

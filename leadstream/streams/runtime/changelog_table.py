@@ -54,7 +54,7 @@ class ChangelogTable:
         """The table, with a local copy under the worker's data directory if the settings ask for one."""
         local = None
         if settings.worker_store == "rocksdb://":
-            local = LocalState(settings.var_dir / "worker" / settings.worker_group / f"{name}.rocksdb")
+            local = LocalState(settings.worker_state_dir / f"{name}.rocksdb")
         return cls(name, changelog, settings, local)
 
     @staticmethod

@@ -43,7 +43,7 @@ class Processor(Protocol):
 
     async def process(self, records: list[ConsumerRecord]) -> Outcome: ...
     async def assigned(self, partitions: set[int]) -> None: ...
-    async def revoked(self, partitions: set[int]) -> None: ...
+    async def revoked(self, partitions: set[int] | None) -> None: ...  # None: every partition
 
 
 class Runner:
@@ -88,7 +88,7 @@ class Runner:
         consumer = group_consumer(s, self.group, **options)
         owner = PartitionOwner(consumer, s, self._assigned, self._revoked, previous_group=self._previous_group)
         consumer.subscribe(list(p.topics), listener=owner)
-        await p.revoked(set())  # a new member owns nothing until the group says so
+        await p.revoked(None)  # a new member owns nothing until the group says so
         if p.table is not None:
             p.table.forget()
         await consumer.start()
