@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -250,6 +250,8 @@ def bench_worker(settings: Settings, n: int, tmp: Path, progress: Progress) -> d
     # process start-up and migrations come before. (The raw consumer's clock starts once it is
     # connected and so includes its group join, a second at most: a small bias the worker's way.)
     worker_rate = (n - first_rows) / max(stored_s - first_s, 1e-9)
+    alone = bench_scorer_alone(settings, n, tmp, progress)
+    split = bench_split(settings, n, tmp, progress)
     return {
         "events": n,
         "raw_consumer_events_per_s": round(raw_rate),
@@ -260,7 +262,80 @@ def bench_worker(settings: Settings, n: int, tmp: Path, progress: Progress) -> d
         "worker_sessions_events_timed": scored,
         "ratio": round(worker_rate / raw_rate, 3),
         "worker_peak_rss_mb": round(rss, 1),
-        "note": "worker events/s from its first rows in ClickHouse to the last; incl_startup from process start",
+        "scorer_alone_events_per_s": alone["events_per_s"],
+        "scorer_alone_peak_rss_mb": alone["peak_rss_mb"],
+        "split": split,
+        "note": "worker events/s from its first rows in ClickHouse to the last; incl_startup from process start. "
+        "worker_* is one process in role all; scorer_alone is one --role process over the same topic; split is "
+        "two --role process and one --role store over a topic filled afresh, each rate from its first row",
+    }
+
+
+def processed(url: str, processor: str) -> float:
+    """A processor's committed records, from a worker's /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    found = re.search(rf'leadstream_records_processed_total{{processor="{processor}"}} ([0-9.e+]+)', text)
+    return float(found.group(1)) if found else 0.0
+
+
+def bench_scorer_alone(settings: Settings, n: int, tmp: Path, progress: Progress) -> dict[str, Any]:
+    """One ``--role process`` over the filled topic, in a group of its own: the scorer's pace with
+    nothing beside it (its rows go to Kafka; no warehouse)."""
+    alone = settings.model_copy(
+        update={"worker_group": f"{settings.worker_group}-alone", "worker_role": "process", "worker_port": free_port()}
+    )
+    task = progress.add_task("scorer alone (--role process)", total=n)
+    health = f"{alone.worker_url}/leadstream/health"
+    with process([sys.executable, "-m", "leadstream", "worker"], settings_env(alone), health, tmp / "alone.log") as p:
+        first: tuple[float, float] | None = None
+        have, moved = 0.0, time.monotonic()
+        while have < n:
+            time.sleep(0.25)
+            now_have = processed(alone.worker_url, "session scorer")
+            if now_have and first is None:
+                first = (time.perf_counter(), now_have)
+            if now_have != have:
+                have, moved = now_have, time.monotonic()
+            elif time.monotonic() - moved > 120:
+                sys.exit(f"scorer alone stuck at {have:,.0f} of {n:,}")
+            progress.update(task, completed=have)
+        done = time.perf_counter()
+        rss = peak_rss_mb(p.pid)
+    assert first is not None
+    return {"events_per_s": round((n - first[1]) / max(done - first[0], 1e-9)), "peak_rss_mb": round(rss, 1)}
+
+
+def bench_split(settings: Settings, n: int, tmp: Path, progress: Progress) -> dict[str, Any]:
+    """Two ``--role process`` and one ``--role store`` over a topic filled afresh: the events
+    table's and the sessions table's pace, each from its first row to the n-th event."""
+    split = own_topics(settings, "split", tmp).model_copy(update={"worker_role": "store"})
+    asyncio.run(fill_topic(split, n, progress))
+    procs = [split.model_copy(update={"worker_role": "process", "worker_port": free_port()}) for _ in range(2)]
+    with ExitStack() as stack:
+        started = time.perf_counter()
+        running = [
+            stack.enter_context(
+                process(
+                    [sys.executable, "-m", "leadstream", "worker"],
+                    settings_env(s),
+                    f"{s.worker_url}/leadstream/health",
+                    tmp / f"split-{s.worker_role}-{s.worker_port}.log",
+                )
+            )
+            for s in (split, *procs)
+        ]
+        task = progress.add_task("split: events table", total=n)
+        events_sql = "SELECT count() FROM events WHERE site_id = 'bench'"
+        events_s, events_first_s, events_first = wait_for_rows(split, events_sql, n, started, task, progress)
+        task = progress.add_task("split: sessions table", total=n)
+        sessions_sql = "SELECT sum(events) FROM sessions FINAL WHERE site_id = 'bench'"
+        sessions_s, sessions_first_s, sessions_first = wait_for_rows(split, sessions_sql, n, started, task, progress)
+        rss = [round(peak_rss_mb(p.pid), 1) for p in running]
+    return {
+        "events_per_s": round((n - events_first) / max(events_s - events_first_s, 1e-9)),
+        "sessions_events_per_s": round((n - sessions_first) / max(sessions_s - sessions_first_s, 1e-9)),
+        "store_peak_rss_mb": rss[0],
+        "process_peak_rss_mb": rss[1:],
     }
 
 
@@ -457,6 +532,11 @@ def markdown(result: dict[str, Any]) -> str:
             f"{w['worker_sessions_events_per_s']:,} events/s "
             "| | |",
             f"| worker peak RSS | {w['worker_peak_rss_mb']} MB | | |",
+            f"| scorer alone (one `--role process`) | {w['scorer_alone_events_per_s']:,} events/s "
+            f"(peak RSS {w['scorer_alone_peak_rss_mb']} MB) | | |",
+            f"| split: 2 x `--role process` + `--role store` | sessions {w['split']['sessions_events_per_s']:,} "
+            f"events/s, events sink {w['split']['events_per_s']:,} events/s (peak RSS store "
+            f"{w['split']['store_peak_rss_mb']} MB, processes {w['split']['process_peak_rss_mb']} MB) | | |",
         ]
     if e2e := result.get("e2e"):
         lines.append(

@@ -1,10 +1,15 @@
-"""The scorer's per-session step: exactly-once under re-delivery, 5 s duplicate suppression."""
+"""The scorer's per-session step (exactly-once under re-delivery, 5 s duplicate suppression) and
+the scorer as a processor: a batch in, rows, updates, changelog entries and dead letters out."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from aiokafka.structs import ConsumerRecord
+
 from leadstream.schemas.tracking import EventRecord
-from leadstream.streams.sessions import DecodedSessions, Working, session_row
+from leadstream.settings import Settings
+from leadstream.streams.row_topics import RowReader
+from leadstream.streams.sessions import SESSION_COLUMNS, DecodedSessions, SessionScorer, Working, session_row
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 SID = uuid.uuid4()
@@ -136,3 +141,38 @@ def test_a_session_remembers_its_latest_tracker_ids_only() -> None:
     again = Working.load(entry)
     again.apply(resend_of(firsts[-1], 400), offset=1000)
     assert again.state is not None and again.state.event_count == 300  # the newest are known
+
+
+# --- the processor: a batch in, an outcome out (no Kafka) --------------------------------------
+
+
+def consumed(value: bytes, offset: int, partition: int = 0) -> ConsumerRecord:
+    return ConsumerRecord("events", partition, offset, 0, 0, None, value, None, 0, len(value), [])
+
+
+async def test_a_batch_becomes_rows_updates_and_changelog_entries_and_its_redelivery_changes_nothing() -> None:
+    settings = Settings()
+    scorer = SessionScorer(settings)
+    batch = [consumed(record(s).model_dump_json().encode(), offset=s) for s in (0, 10, 20)]
+    outcome = await scorer.process(batch)
+    [(route, key, value)] = outcome.outputs[settings.topics.session_rows]
+    row = RowReader(SESSION_COLUMNS, ("first_seen", "last_seen"))(consumed(value, 0))
+    assert route == key == str(SID).encode()
+    assert row[SESSION_COLUMNS.index("events")] == 3 and row[-1] == 20  # version: the last offset applied
+    [(update_key, _, _)] = outcome.outputs[settings.topics.session_updates]
+    assert update_key == b"s:fp"
+    assert list(outcome.changed) == [str(SID)] and scorer.table.get(str(SID))["offset"] == 20
+    assert outcome.dead == [] and outcome.offsets is None  # past every record
+
+    again = await scorer.process(batch)  # re-delivered after a crash: the same row again, nothing counted
+    [(_, _, value_again)] = again.outputs[settings.topics.session_rows]
+    assert value_again == value
+
+
+async def test_a_record_that_is_not_an_event_is_dead_lettered_with_its_reason() -> None:
+    scorer = SessionScorer(Settings())
+    poison = consumed(b'{"not": "an event"}', offset=3)
+    outcome = await scorer.process([poison, consumed(record(0).model_dump_json().encode(), offset=4)])
+    [(dead, reason)] = outcome.dead
+    assert dead is poison and reason.startswith("invalid")
+    assert len(outcome.outputs[Settings().topics.session_rows]) == 1  # the stream goes on

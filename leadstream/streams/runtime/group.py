@@ -1,6 +1,5 @@
-"""Plain aiokafka consumer groups for the worker's bulk paths (the table sinks, the session
-scorer, the call matcher): Faust's stream machinery costs several times the work these paths
-do per record.
+"""Consumer-group membership for every processor and sink: plain aiokafka consumers (Faust's
+stream machinery cost several times the work these paths do per record).
 
 Offsets are committed by the caller, after a batch's writes have landed (at-least-once); the
 writes themselves are idempotent, so a batch delivered again changes nothing.
@@ -32,8 +31,8 @@ def group_consumer(settings: Settings, group: str, **overrides: object) -> AIOKa
         "auto_offset_reset": "earliest",
         "max_poll_records": settings.sink_batch_rows,
         "max_partition_fetch_bytes": 4 << 20,
-        # A batch's writes may retry for as long as the warehouse is down; stay in the group meanwhile.
-        "max_poll_interval_ms": 24 * 3600 * 1000,
+        # Kafka's default poll interval (5 min): sinks keep polling while the warehouse refuses.
+        "max_poll_interval_ms": 300_000,
         "session_timeout_ms": int(settings.worker_session_timeout_s * 1000),
         "heartbeat_interval_ms": int(min(3.0, settings.worker_session_timeout_s / 3) * 1000),
     }

@@ -198,6 +198,7 @@ class TableSink:
                     paused = True
                     self._paused.set(1)
                 await self._idle(consumer, delay)
+                self.health.polled()  # waiting on the warehouse (health names it), not stuck
                 if not partitions <= self._owned:
                     raise Revoked
                 delay = min(delay * 2, MAX_BACKOFF_S)
