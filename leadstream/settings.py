@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         "processes share the partitions); store: the warehouse writer (sinks, the sales-OS stages, daily stats, "
         "the query endpoint), the only role that opens ClickHouse",
     )
+    worker_max_poll_interval_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="longest a worker's consumer may go between polls before its group gives its partitions "
+        "away; sinks keep polling (paused) while the warehouse refuses, so an outage does not count",
+    )
     worker_store: Literal["memory://", "rocksdb://"] = Field(
         default="memory://",
         description="the scorer's and matcher's tables: memory:// rebuilds them from their changelogs on start; "

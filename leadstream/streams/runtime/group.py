@@ -31,8 +31,8 @@ def group_consumer(settings: Settings, group: str, **overrides: object) -> AIOKa
         "auto_offset_reset": "earliest",
         "max_poll_records": settings.sink_batch_rows,
         "max_partition_fetch_bytes": 4 << 20,
-        # Kafka's default poll interval (5 min): sinks keep polling while the warehouse refuses.
-        "max_poll_interval_ms": 300_000,
+        # sinks keep polling (paused) while the warehouse refuses: an outage does not count
+        "max_poll_interval_ms": int(settings.worker_max_poll_interval_s * 1000),
         "session_timeout_ms": int(settings.worker_session_timeout_s * 1000),
         "heartbeat_interval_ms": int(min(3.0, settings.worker_session_timeout_s / 3) * 1000),
     }
