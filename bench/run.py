@@ -385,19 +385,32 @@ def pct(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def stack_processes(settings: Settings, tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
-    env = settings_env(settings)
+def stack_processes(settings: Settings, tmp: Path, split: bool = False) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The edge and the worker: one process in role all, or (``split``) a writer and a processor."""
     edge_url = f"http://127.0.0.1:{settings.edge_port}"
-    with (
-        process(
-            [sys.executable, "-m", "leadstream", "worker"],
-            env,
-            f"{settings.worker_url}/leadstream/health",
-            tmp / "worker.log",
-        ) as worker,
-        process([sys.executable, "-m", "leadstream", "edge"], env, f"{edge_url}/healthz", tmp / "edge.log") as edge,
-    ):
-        yield worker, edge
+    workers = [settings]
+    if split:
+        store = settings.model_copy(update={"worker_role": "store"})
+        workers = [store, store.model_copy(update={"worker_role": "process", "worker_port": free_port()})]
+    with ExitStack() as stack:
+        procs = [
+            stack.enter_context(
+                process(
+                    [sys.executable, "-m", "leadstream", "worker"],
+                    settings_env(s),
+                    f"{s.worker_url}/leadstream/health",
+                    tmp / f"worker-{s.worker_role}-{s.worker_port}.log",
+                )
+            )
+            for s in workers
+        ]
+        env = settings_env(settings)
+        procs.append(
+            stack.enter_context(
+                process([sys.executable, "-m", "leadstream", "edge"], env, f"{edge_url}/healthz", tmp / "edge.log")
+            )
+        )
+        yield procs
 
 
 WARM_UP_S = 10.0
@@ -445,7 +458,9 @@ def bench_os(settings: Settings, rate: float, seconds: float, tmp: Path, progres
     }
 
 
-def bench_e2e(settings: Settings, events_per_s: int, seconds: float, tmp: Path, progress: Progress) -> dict:
+def bench_e2e(
+    settings: Settings, events_per_s: int, seconds: float, tmp: Path, progress: Progress, split: bool = False
+) -> dict:
     batch = 20
     acked: dict[str, float] = {}
     failures = 0
@@ -472,7 +487,7 @@ def bench_e2e(settings: Settings, events_per_s: int, seconds: float, tmp: Path, 
                 events_per_s / batch, seconds, send, progress, f"/api/sync at {events_per_s:,} events/s"
             )
 
-    with stack_processes(settings.model_copy(update={"rate_sync_per_min": 10**9}), tmp):
+    with stack_processes(settings.model_copy(update={"rate_sync_per_min": 10**9}), tmp, split):
         http_latencies = asyncio.run(go())
         task = progress.add_task("waiting for the last rows", total=len(acked))
         rows: list[list[Any]] = []
@@ -493,6 +508,7 @@ def bench_e2e(settings: Settings, events_per_s: int, seconds: float, tmp: Path, 
             time.sleep(1)
     lags = [ms / 1000 - acked[url] for url, ms in rows if url in acked]
     return {
+        "roles": "store + process" if split else "all",
         "offered_events_per_s": events_per_s,
         "seconds": seconds,
         "acked": len(acked),
@@ -540,7 +556,8 @@ def markdown(result: dict[str, Any]) -> str:
         ]
     if e2e := result.get("e2e"):
         lines.append(
-            f"| end to end at {e2e['offered_events_per_s']:,} events/s for {e2e['seconds']:g} s | ack -> row p50 "
+            f"| end to end at {e2e['offered_events_per_s']:,} events/s for {e2e['seconds']:g} s "
+            f"(worker: {e2e.get('roles', 'all')}) | ack -> row p50 "
             f"{e2e['ack_to_row_p50_ms']} ms, p99 {e2e['ack_to_row_p99_ms']} ms ({e2e['stored']:,}/{e2e['acked']:,} "
             f"stored; HTTP p50 {e2e['http_p50_ms']} ms, p99 {e2e['http_p99_ms']} ms) | | |"
         )
@@ -573,6 +590,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["edge", "worker", "e2e", "os"], help="run one benchmark")
     parser.add_argument("--e2e-rate", type=int, default=2000, help="offered events/s for the end-to-end run")
     parser.add_argument("--e2e-seconds", type=float, default=60)
+    parser.add_argument("--e2e-split", action="store_true", help="end to end with a writer and a processor process")
     parser.add_argument("--os-rate", type=float, default=100, help="offered /api/os/score requests/s")
     parser.add_argument("--os-seconds", type=float, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the run's logs and data under var/bench/")
@@ -603,7 +621,7 @@ def main() -> None:
             result["worker"] = bench_worker(settings, args.events, tmp, progress)
         if args.only in (None, "e2e"):
             fresh = own_topics(settings, "e2e", tmp)
-            result["e2e"] = bench_e2e(fresh, args.e2e_rate, args.e2e_seconds, tmp, progress)
+            result["e2e"] = bench_e2e(fresh, args.e2e_rate, args.e2e_seconds, tmp, progress, args.e2e_split)
         if args.only in (None, "os"):
             result["os"] = bench_os(own_topics(settings, "os", tmp), args.os_rate, args.os_seconds, tmp, progress)
     out = BENCH / "results"
