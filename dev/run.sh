@@ -11,4 +11,5 @@ dev/stack.sh up || exit 1
 [ $was_up = 1 ] || trap 'echo; dev/stack.sh down' EXIT
 
 echo "[run] edge on http://127.0.0.1:${LEADSTREAM_EDGE_PORT:-8000}, worker web on 127.0.0.1:${LEADSTREAM_WORKER_PORT:-6066}; Ctrl-C stops all"
-.venv/bin/leadstream run
+# LEADSTREAM_RUN_PROCESSORS=N: a warehouse writer and N processor processes instead of one worker
+.venv/bin/leadstream run --processors "${LEADSTREAM_RUN_PROCESSORS:-0}"

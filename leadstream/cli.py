@@ -108,9 +108,21 @@ def worker(
 
 
 @app.command()
-def run() -> None:
-    """Run the edge and the worker together in the foreground; Ctrl-C stops both."""
-    procs = [subprocess.Popen([sys.executable, "-m", "leadstream", name]) for name in ("worker", "edge")]
+def run(
+    processors: Annotated[
+        int,
+        typer.Option(
+            min=0, help="0: one worker in role all; N: one warehouse writer and N processor processes (web ports +1..N)"
+        ),
+    ] = 0,
+) -> None:
+    """Run the edge and the worker together in the foreground; Ctrl-C stops all."""
+    workers = [["worker"]]
+    if processors:
+        port = get_settings().worker_port
+        workers = [["worker", "--role", "store"]]
+        workers += [["worker", "--role", "process", "--port", str(port + i)] for i in range(1, processors + 1)]
+    procs = [subprocess.Popen([sys.executable, "-m", "leadstream", *args]) for args in [*workers, ["edge"]]]
     asked_to_stop = False
 
     def stop(*_: object) -> None:
@@ -130,7 +142,8 @@ def run() -> None:
         stop()
         codes = [p.wait() for p in procs]
     if crashed:  # one of them died by itself: say so and fail
-        err.print(f"[red]stopped:[/red] worker exited {codes[0]}, edge exited {codes[1]}; see the log above")
+        exits = ", ".join(f"{' '.join(a)} exited {c}" for a, c in zip([*workers, ["edge"]], codes, strict=True))
+        err.print(f"[red]stopped:[/red] {exits}; see the log above")
         raise typer.Exit(1)
 
 
