@@ -85,7 +85,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.
         app.task(ErasureExecutor(settings, warehouse, forgotten).run)
         for spec in copy_specs(settings, forgotten):
             app.task(TableSink(spec, settings, warehouse, producer).run)
-        register_os_chain(app, settings, warehouse)
+        register_os_chain(app, settings, warehouse, producer)
         refresher = DailyStatsRefresher(settings, warehouse)
         app.task(refresher.run)
     app.task(LagMonitor(settings.kafka_bootstrap, settings.worker_group, settings.metrics_lag_interval_s).run)

@@ -1,10 +1,12 @@
-"""The sales-OS stages as chained stream processors: one Faust agent per stage topic.
+"""The sales-OS stages as chained stream processors: one consumer group per stage topic, on the
+stream runtime (``streams/runtime``).
 
-A run enters at its first stage; each agent does its stage, records the result on the run
-and forwards it to the next stage's topic. After the last stage the run is answered
-(through Redis, to the waiting edge; the answer is kept for ``GET /api/os/pipeline/{id}``)
-and published to the runs topic, which the table sink copies into ``os_runs``.
-Stages are stateless, so a re-delivered run is simply done again (same run id).
+A run enters at its first stage; each stage does its work on a batch of runs at once, records
+the result on each run and forwards it to the next stage's topic. After the last stage the run
+is published to the runs topic (which the table sink copies into ``os_runs``) and, once that is
+in Kafka, answered through Redis to the waiting edge (the answer is kept for
+``GET /api/os/pipeline/{id}``). Stages are stateless, so a re-delivered run is simply done
+again (same run id).
 """
 
 from __future__ import annotations
@@ -12,17 +14,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 import orjson
 import redis.asyncio as aioredis
+from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from leadstream.observability import metrics as m
-from leadstream.observability.health import LOOPS
 from leadstream.observability.logs import PARTITION, RUN_ID
 from leadstream.providers import CONNECTORS, ProviderQuery, search_providers
 from leadstream.redis.replies import post_reply
@@ -45,11 +47,16 @@ from leadstream.scoring.os_scores import score_entity
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.os_ai import OSAssistant
-from leadstream.streams.raw import raw_topic
-from leadstream.streams.runtime.dead_letters import dead_letter_headers, invalid_reason
+from leadstream.streams.runtime.changelog_table import ChangelogTable
+from leadstream.streams.runtime.checkpoint import Outcome
+from leadstream.streams.runtime.dead_letters import invalid_reason
+from leadstream.streams.runtime.group import FlushWindow
+from leadstream.streams.runtime.producer import BulkProducer
+from leadstream.streams.runtime.runner import Runner
 
 log = logging.getLogger(__name__)
 REPLY_KIND = "os"
+BATCH_RUNS = 100  # at most this many runs a batch, done concurrently
 
 
 class StageError(Exception):
@@ -231,97 +238,118 @@ def pipeline_stages(run: OSRun) -> dict[str, Any]:
     return {s: ({"status": "completed", **shown[s]()} if s in r else {"status": "skipped"}) for s in STAGES}
 
 
-def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse) -> None:
-    stages = OSStages(settings, warehouse)
-    partitions = settings.topic_partitions
-    topics = {s: raw_topic(app, settings.topics.os_stage(s), partitions=partitions) for s in STAGES}
-    runs = raw_topic(app, settings.topics.os_runs, partitions=partitions)
-    dead_letters = raw_topic(app, settings.topics.dead_letters, partitions=1)
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-    pending: set[asyncio.Future[None]] = set()  # acks and replies in flight, held so they are not collected
+class EdgeReplies:
+    """Answers to the waiting edges through Redis: best effort (the edge falls back, the run is
+    recorded anyway), and in the background, so an unreachable Redis does not slow the chain."""
 
-    def in_background(coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        pending.add(task)
-        task.add_done_callback(pending.discard)
+    def __init__(self, settings: Settings) -> None:
+        self._redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        self._namespace = settings.topic_prefix
+        self._pending: set[asyncio.Future[None]] = set()  # held so they are not collected
 
-    async def reply_to_edge(run_id: str, reply: dict[str, Any]) -> None:
+    async def post(self, answers: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        for run_id, reply in answers:
+            task = asyncio.ensure_future(self._post(run_id, reply))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+    async def _post(self, run_id: str, reply: dict[str, Any]) -> None:
         try:
-            await post_reply(redis, settings.topic_prefix, REPLY_KIND, run_id, reply)
-        except Exception as exc:  # the edge falls back; the run is still recorded
+            await post_reply(self._redis, self._namespace, REPLY_KIND, run_id, reply)
+        except Exception as exc:
             log.warning("could not post OS reply: %r", exc)
 
-    async def finish(run: OSRun) -> Awaitable[Any]:
-        reply = answer(run)
-        # Not awaited: a Redis round trip per run would cap the stage at one run per round trip.
-        in_background(reply_to_edge(run.run_id, reply))
-        record = {**run.model_dump(mode="json"), "answer": reply, "finished_at": datetime.now(UTC).isoformat()}
-        return await runs.send(key=run.run_id.encode(), value=orjson.dumps(record))
 
-    def ack_when_sent(stream: faust.StreamT, event: faust.EventT, sent: Awaitable[Any]) -> None:
-        """Ack (and so let commit) the input only once its output is in Kafka, without waiting
-        for that here: the next run starts while this one's send is in flight."""
+class OSStage:
+    """One stage as a processor (``streams/runtime/runner.py``): a batch's runs done concurrently,
+    each forwarded to its next stage or, after its last, published with its answer."""
 
-        async def ack() -> None:
+    table: ChangelogTable | None = None
+
+    def __init__(self, stage: str, stages: OSStages, settings: Settings, replies: EdgeReplies) -> None:
+        self.name = f"os stage {stage}"
+        self.group = self.stage = f"os-{stage}"
+        self.topics: Sequence[str] = [settings.topics.os_stage(stage)]
+        self._step = stage
+        self._handler = stages.handler(stage)
+        self._settings = settings
+        self._replies = replies
+
+    async def process(self, records: list[ConsumerRecord]) -> Outcome:
+        outcome = Outcome()
+        runs: list[OSRun] = []
+        work = []
+        for record in records:
             try:
-                await sent
-            except Exception as exc:  # not acked: the run is done again after a restart
-                log.error("OS run output not sent (%r); its input stays uncommitted", exc)
-                return
-            await stream.ack(event)
+                run = OSRun.model_validate_json(record.value)
+            except ValidationError as exc:  # dead-lettered like every processor's poison records
+                outcome.dead.append((record, invalid_reason(exc)))
+                continue
+            runs.append(run)
+            work.append(self._do(run, record.partition))
+        topics, answers = self._settings.topics, []
+        for run, reply in zip(runs, await asyncio.gather(*work), strict=True):
+            key = run.run_id.encode()
+            if reply is None:
+                outcome.emit(topics.os_stage(run.stages[0]), key, key, run.model_dump_json().encode())
+                continue
+            answers.append((run.run_id, reply))
+            record = {**run.model_dump(mode="json"), "answer": reply, "finished_at": datetime.now(UTC).isoformat()}
+            outcome.emit(topics.os_runs, key, key, orjson.dumps(record))
+        if answers:
+            outcome.then.append(lambda: self._replies.post(answers))  # once the runs are in Kafka
+        return outcome
 
-        in_background(ack())
+    async def _do(self, run: OSRun, partition: int) -> dict[str, Any] | None:
+        """The stage on one run (its own task, so its own log context); the run's answer if it is done."""
+        PARTITION.set(partition)
+        RUN_ID.set(run.run_id)
+        stage, started, outcome, reply = self._step, time.perf_counter(), "ok", None
+        try:
+            await self._handler(run)
+            run.stages = run.stages[1:]
+            if not run.stages:
+                reply = answer(run)  # in here: a run that cannot be answered fails as its stage would
+        except StageError as exc:
+            outcome = "refused"
+            run.error = {"status": exc.status, "error": exc.error, "error_code": exc.error_code}
+            run.stages = []
+        except Exception as exc:  # a bug in a stage must not stop the chain for everyone
+            outcome = "failed"
+            log.exception("OS stage %s failed for run %s", stage, run.run_id)
+            run.error = {
+                "status": 500,
+                "error": f"stage {stage} failed: {exc!r}"[:500],
+                "error_code": "OS_STAGE_FAILED",
+            }
+            run.stages = []
+        m.OS_STAGE_DURATION.labels(stage, outcome).observe(time.perf_counter() - started)
+        return reply if outcome == "ok" else answer(run)
 
-    def make_agent(stage: str) -> None:
-        handler = stages.handler(stage)
-        health = LOOPS.loop(f"os stage {stage}", kind="event")
-        processed = m.RECORDS_PROCESSED.labels(f"os_{stage}")
+    async def assigned(self, partitions: set[int]) -> None:
+        """Stateless: nothing to recover or give up."""
 
-        async def process(stream: faust.StreamT) -> None:
-            manual = stream.noack()
-            async for event in manual.events():
-                health.busy()
-                PARTITION.set(event.message.partition)
-                try:
-                    run = OSRun.model_validate_json(event.value)
-                except ValidationError as exc:  # dead-lettered like every processor's poison records
-                    msg = event.message
-                    headers = dead_letter_headers(
-                        f"os-{stage}", invalid_reason(exc), msg.topic, msg.partition, msg.offset
-                    )
-                    sent = await dead_letters.send(key=msg.key, value=msg.value, headers=headers)
-                    ack_when_sent(manual, event, sent)
-                    health.idle()
-                    continue
-                RUN_ID.set(run.run_id)
-                started, outcome = time.perf_counter(), "ok"
-                try:
-                    await handler(run)
-                    run.stages = run.stages[1:]
-                except StageError as exc:
-                    outcome = "refused"
-                    run.error = {"status": exc.status, "error": exc.error, "error_code": exc.error_code}
-                    run.stages = []
-                except Exception as exc:  # a bug in a stage must not stop the chain for everyone
-                    outcome = "failed"
-                    log.exception("OS stage %s failed for run %s", stage, run.run_id)
-                    run.error = {
-                        "status": 500,
-                        "error": f"stage {stage} failed: {exc!r}"[:500],
-                        "error_code": "OS_STAGE_FAILED",
-                    }
-                    run.stages = []
-                if run.stages:
-                    nxt = topics[run.stages[0]]
-                    sent = await nxt.send(key=run.run_id.encode(), value=run.model_dump_json().encode())
-                else:
-                    sent = await finish(run)
-                ack_when_sent(manual, event, sent)
-                m.OS_STAGE_DURATION.labels(stage, outcome).observe(time.perf_counter() - started)
-                processed.inc()
-                health.idle()
+    async def revoked(self, partitions: set[int] | None) -> None:
+        """Stateless: nothing to recover or give up."""
 
-        app.agent(topics[stage], name=f"os_{stage}", concurrency=1)(process)
 
-    for stage in STAGES:
-        make_agent(stage)
+def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse, producer: BulkProducer) -> list[Runner]:
+    """A runner per stage, each a task of the worker's app; a group that has never read a
+    partition starts where the worker's Faust group (which ran the stages before) left it."""
+    stages, replies = OSStages(settings, warehouse), EdgeReplies(settings)
+    runners = [
+        Runner(
+            OSStage(stage, stages, settings, replies),
+            settings,
+            producer,
+            # a batch is what one fetch brings (each hop is on a request's path); idle: long-poll 0.5 s
+            FlushWindow(0.5, floor_s=0.0, factor=0.0),
+            previous_group=settings.worker_group,
+            batch_records=BATCH_RUNS,
+            metrics_label=f"os_{stage}",
+        )
+        for stage in STAGES
+    ]
+    for runner in runners:
+        app.task(runner.run)
+    return runners

@@ -49,7 +49,9 @@ class Processor(Protocol):
 class Runner:
     """One member of the processor's group. ``window`` sets how long a batch gathers;
     ``every_turn``: the processor is called even when a poll brings nothing (e.g. the matcher
-    answers calls whose grace ran out)."""
+    answers calls whose grace ran out); ``batch_records``: the most records a batch holds
+    (default ``LEADSTREAM_SINK_BATCH_ROWS``); ``metrics_label``: the processor's label in the
+    batch metrics (default its name)."""
 
     def __init__(
         self,
@@ -61,6 +63,8 @@ class Runner:
         every_turn: bool = False,
         consumer_options: dict[str, Any] | None = None,
         previous_group: str | None = None,
+        batch_records: int | None = None,
+        metrics_label: str | None = None,
     ) -> None:
         self.processor = processor
         self._settings = settings
@@ -68,10 +72,11 @@ class Runner:
         self._every_turn = every_turn
         self._options = consumer_options or {}
         self._previous_group = previous_group
+        self._batch_records = batch_records or settings.sink_batch_rows
         self._lock = asyncio.Lock()
         self._checkpoint = Checkpoint(producer, settings.topics.dead_letters, processor.stage, processor.table)
         self.health = LOOPS.loop(processor.name)
-        self._metrics = BatchMetrics(processor.name)
+        self._metrics = BatchMetrics(metrics_label or processor.name)
 
     @property
     def group(self) -> str:
@@ -94,7 +99,7 @@ class Runner:
         await consumer.start()
         try:
             while True:
-                records = await poll_batch(consumer, s.sink_batch_rows, self._window.seconds, self._window.ceiling_s)
+                records = await poll_batch(consumer, self._batch_records, self._window.seconds, self._window.ceiling_s)
                 self.health.polled()
                 owner.check()
                 async with self._lock:
