@@ -1,13 +1,11 @@
 """Health that tells the truth: each worker loop reports its progress, and the worker's
 ``/leadstream/health`` names the loops that are stuck or crash-looping (then it answers 503).
 
-Three kinds of loop:
+Two kinds of loop:
 
-* ``poll``: a consumer loop (table sinks, the scorer, the matcher). It polls every second or so
-  even when idle, so no poll for ``stall_s`` means it is stuck: e.g. a batch's insert waiting for
-  the warehouse, or a changelog recovery that does not end.
-* ``event``: an agent waiting for records (the sales-OS stages). Idle is fine; one record in hand for
-  longer than ``stall_s`` is stuck.
+* ``poll``: a consumer loop (table sinks, the scorer, the matcher, the sales-OS stages). It polls
+  every second or so even when idle, so no poll for ``stall_s`` means it is stuck: e.g. a batch's
+  insert waiting for the warehouse, a changelog recovery that does not end, a stage's run that hangs.
 * ``periodic``: work every ``period_s`` (the daily-stats refresher): stuck if no success for
   ``period_s + stall_s``.
 
@@ -23,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-Kind = Literal["poll", "event", "periodic"]
+Kind = Literal["poll", "periodic"]
 DEFAULT_STALL_S = 120.0
 DEFAULT_CRASH_AFTER = 3
 
@@ -42,7 +40,6 @@ class Loop:
     last_poll: float | None = None
     last_poll_wall: float | None = None
     last_commit_wall: float | None = None
-    busy_since: float | None = None
     failures: int = 0  # in a row
     restarts: int = 0
     last_error: str | None = None
@@ -64,17 +61,9 @@ class Loop:
         """A turn ended well with nothing to commit (idle): ends a run of failures."""
         self.failures = 0
 
-    def busy(self) -> None:
-        self.busy_since = self.registry.clock()
-
-    def idle(self) -> None:
-        self.busy_since = None
-        self.polled()
-
     def failed(self, exc: BaseException | str) -> None:
         self.failures += 1
         self.restarts += 1
-        self.busy_since = None
         self.last_error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"[:500]
         self.last_error_wall = self.registry.wall()
         self.registry.on_failure(self.name)
@@ -85,17 +74,11 @@ class Loop:
         reg = self.registry
         if self.failures >= reg.crash_after:
             return f"crash-looping: failed {self.failures} times in a row (last: {self.last_error})"
-        if self.kind == "poll":
-            since = now - (self.last_poll if self.last_poll is not None else self.started)
-            if since > reg.stall_s:
-                return f"stuck: no poll for {since:.0f}s (threshold {reg.stall_s:g}s)"
-        elif self.kind == "event":
-            if self.busy_since is not None and now - self.busy_since > reg.stall_s:
-                return f"stuck: one record in hand for {now - self.busy_since:.0f}s (threshold {reg.stall_s:g}s)"
-        else:
-            since = now - (self.last_poll if self.last_poll is not None else self.started)
-            if since > self.period_s + reg.stall_s:
-                return f"stuck: no successful run for {since:.0f}s (every {self.period_s:g}s)"
+        since = now - (self.last_poll if self.last_poll is not None else self.started)
+        if self.kind == "poll" and since > reg.stall_s:
+            return f"stuck: no poll for {since:.0f}s (threshold {reg.stall_s:g}s)"
+        if self.kind == "periodic" and since > self.period_s + reg.stall_s:
+            return f"stuck: no successful run for {since:.0f}s (every {self.period_s:g}s)"
         return None
 
     def report(self, now: float) -> dict[str, Any]:
@@ -106,7 +89,6 @@ class Loop:
             "kind": self.kind,
             "last_poll": _iso(self.last_poll_wall),
             "last_commit": _iso(self.last_commit_wall),
-            "busy_for_s": None if self.busy_since is None else round(now - self.busy_since, 3),
             "failures_in_a_row": self.failures,
             "restarts": self.restarts,
             "last_error": self.last_error,

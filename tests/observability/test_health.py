@@ -65,19 +65,6 @@ def test_an_idle_turn_also_ends_a_run_of_failures() -> None:
     assert reg.report()["ok"]
 
 
-def test_an_event_loop_may_idle_but_not_hold_one_record_too_long() -> None:
-    clock = Clock()
-    reg = loops(clock)
-    stage = reg.loop("os stage discovery", kind="event")
-    clock.now += 3600  # no records for an hour: fine
-    assert reg.report()["ok"]
-    stage.busy()
-    clock.now += 61
-    assert reg.report()["failing"] == ["os stage discovery: stuck: one record in hand for 61s (threshold 60s)"]
-    stage.idle()
-    assert reg.report()["ok"]
-
-
 def test_a_periodic_loop_is_stuck_past_its_period_and_the_threshold() -> None:
     clock = Clock()
     reg = loops(clock)
