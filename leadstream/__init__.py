@@ -1,3 +1,3 @@
-"""leadstream: tracking edge -> Kafka -> Faust agents -> ClickHouse."""
+"""leadstream: tracking edge -> Kafka -> stream processors -> ClickHouse."""
 
 __version__ = "0.1.0"

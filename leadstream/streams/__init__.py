@@ -1,1 +1,1 @@
-"""The worker: Faust app, topics, agents and the warehouse sink."""
+"""The worker: its stream processors on the runtime (``runtime/``), in a Faust process shell."""

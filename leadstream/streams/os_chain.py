@@ -347,6 +347,7 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse, 
             previous_group=settings.worker_group,
             batch_records=BATCH_RUNS,
             metrics_label=f"os_{stage}",
+            commit_behind=True,  # a commit would hold up the runs behind it (commits.py)
         )
         for stage in STAGES
     ]

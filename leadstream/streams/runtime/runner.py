@@ -10,6 +10,7 @@ is handed out) and takes them away between batches, never in the middle of one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from leadstream.observability.worker import BatchMetrics
 from leadstream.settings import Settings
 from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.checkpoint import Checkpoint, Outcome
+from leadstream.streams.runtime.commits import BackgroundCommits
 from leadstream.streams.runtime.group import (
     FlushWindow,
     PartitionOwner,
@@ -51,7 +53,10 @@ class Runner:
     ``every_turn``: the processor is called even when a poll brings nothing (e.g. the matcher
     answers calls whose grace ran out); ``batch_records``: the most records a batch holds
     (default ``LEADSTREAM_SINK_BATCH_ROWS``); ``metrics_label``: the processor's label in the
-    batch metrics (default its name)."""
+    batch metrics (default its name); ``commit_behind``: for batches on a request's path, the
+    offsets are committed in the background while the next batch is done (``commits.py``), and
+    ``then`` runs as soon as the outputs are durable, before the commit (a crash in between does
+    the batch and its ``then`` again)."""
 
     def __init__(
         self,
@@ -65,6 +70,7 @@ class Runner:
         previous_group: str | None = None,
         batch_records: int | None = None,
         metrics_label: str | None = None,
+        commit_behind: bool = False,
     ) -> None:
         self.processor = processor
         self._settings = settings
@@ -73,6 +79,10 @@ class Runner:
         self._options = consumer_options or {}
         self._previous_group = previous_group
         self._batch_records = batch_records or settings.sink_batch_rows
+        if commit_behind and processor.table is not None:  # its checkpoint would run mid-batch
+            raise ValueError("commit_behind is for stateless processors")
+        self._commit_behind = commit_behind
+        self._commits: BackgroundCommits | None = None
         self._lock = asyncio.Lock()
         self._checkpoint = Checkpoint(producer, settings.topics.dead_letters, processor.stage, processor.table)
         self.health = LOOPS.loop(processor.name)
@@ -96,15 +106,21 @@ class Runner:
         await p.revoked(None)  # a new member owns nothing until the group says so
         if p.table is not None:
             p.table.forget()
+        self._commits = BackgroundCommits(consumer, self._committed) if self._commit_behind else None
         await consumer.start()
         try:
             while True:
                 records = await poll_batch(consumer, self._batch_records, self._window.seconds, self._window.ceiling_s)
                 self.health.polled()
                 owner.check()
+                if self._commits is not None:
+                    self._commits.check()
                 async with self._lock:
                     await self._turn(consumer, records)
         finally:
+            if self._commits is not None:
+                with contextlib.suppress(Exception):  # what failed was raised in the loop already
+                    await self._commits.flush()
             await consumer.stop()
 
     async def _turn(self, consumer: Any, records: list[ConsumerRecord]) -> None:
@@ -117,18 +133,28 @@ class Runner:
         outcome = await self.processor.process(records)
         await self._checkpoint.acknowledge(outcome)
         offsets = next_offsets(records) if outcome.offsets is None else outcome.offsets
-        if offsets:
-            await consumer.commit(offsets)
-        self._checkpoint.committed()
-        for then in outcome.then:
-            await then()
+        if self._commits is not None:
+            for then in outcome.then:  # once the outputs are durable, not after the commit
+                await then()
+            self._commits.add(offsets)
+        else:
+            if offsets:
+                await consumer.commit(offsets)
+            self._checkpoint.committed()
+            for then in outcome.then:
+                await then()
         if records:
             self._window.took(time.monotonic() - started)
             self._metrics.done(records)
-        if offsets:
+        if offsets and self._commits is None:
             self.health.committed()
         else:
             self.health.turned()
+
+    def _committed(self) -> None:
+        """A background commit is done."""
+        self._checkpoint.committed()
+        self.health.committed()
 
     async def _assigned(self, partitions: set[int]) -> None:
         async with self._lock:
@@ -138,6 +164,8 @@ class Runner:
 
     async def _revoked(self, partitions: set[int]) -> None:
         async with self._lock:  # after the batch in hand is durable and committed
+            if self._commits is not None:
+                await self._commits.flush()
             if self.processor.table is not None:
                 self.processor.table.forget(partitions)
             await self.processor.revoked(partitions)
