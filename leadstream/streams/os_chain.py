@@ -294,8 +294,8 @@ class OSStage:
                 outcome.emit(topics.os_stage(run.stages[0]), key, key, run.model_dump_json().encode())
                 continue
             answers.append((run.run_id, reply))
-            record = {**run.model_dump(mode="json"), "answer": reply, "finished_at": datetime.now(UTC).isoformat()}
-            outcome.emit(topics.os_runs, key, key, orjson.dumps(record))
+            finished = {**run.model_dump(mode="json"), "answer": reply, "finished_at": datetime.now(UTC).isoformat()}
+            outcome.emit(topics.os_runs, key, key, orjson.dumps(finished))
         if answers:
             outcome.then.append(lambda: self._replies.post(answers))  # once the runs are in Kafka
         return outcome
