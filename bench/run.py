@@ -487,7 +487,9 @@ def bench_e2e(
                 events_per_s / batch, seconds, send, progress, f"/api/sync at {events_per_s:,} events/s"
             )
 
-    with stack_processes(settings.model_copy(update={"rate_sync_per_min": 10**9}), tmp, split):
+    # every acked row is read back at once: past the analysts' default result limit (100,000 rows)
+    limits = {"rate_sync_per_min": 10**9, "query_max_result_rows": 10**8}
+    with stack_processes(settings.model_copy(update=limits), tmp, split):
         http_latencies = asyncio.run(go())
         task = progress.add_task("waiting for the last rows", total=len(acked))
         rows: list[list[Any]] = []
@@ -501,6 +503,8 @@ def bench_e2e(
                     "WHERE site_id = 'bench' AND url LIKE 'https://shop.example/e2e/%'"
                 },
             ).json()
+            if "rows" not in out:
+                sys.exit(f"reading the rows back failed: {out}")
             rows = out["rows"]
             progress.update(task, completed=len(rows))
             if len(rows) >= len(acked):
