@@ -324,16 +324,40 @@ def bench_split(settings: Settings, n: int, tmp: Path, progress: Progress) -> di
             )
             for s in (split, *procs)
         ]
-        task = progress.add_task("split: events table", total=n)
-        events_sql = "SELECT count() FROM events WHERE site_id = 'bench'"
-        events_s, events_first_s, events_first = wait_for_rows(split, events_sql, n, started, task, progress)
-        task = progress.add_task("split: sessions table", total=n)
-        sessions_sql = "SELECT sum(events) FROM sessions FINAL WHERE site_id = 'bench'"
-        sessions_s, sessions_first_s, sessions_first = wait_for_rows(split, sessions_sql, n, started, task, progress)
+        # both tables watched together: the sessions fill while the events do
+        watched = {
+            "events": "SELECT count() FROM events WHERE site_id = 'bench'",
+            "sessions": "SELECT sum(events) FROM sessions FINAL WHERE site_id = 'bench'",
+        }
+        tasks = {name: progress.add_task(f"split: {name} table", total=n) for name in watched}
+        first: dict[str, tuple[float, int]] = {}
+        done: dict[str, float] = {}
+        moved, have = time.monotonic(), dict.fromkeys(watched, 0)
+        while len(done) < len(watched):
+            time.sleep(0.5)
+            for name, sql in watched.items():
+                if name in done:
+                    continue
+                out = httpx.post(f"{split.worker_url}/leadstream/query", json={"sql": sql}, timeout=60).json()
+                count = int(out["rows"][0][0] or 0)
+                now = time.perf_counter() - started
+                if count and name not in first:
+                    first[name] = (now, count)
+                if count != have[name]:
+                    have[name], moved = count, time.monotonic()
+                if count >= n:
+                    done[name] = now
+                progress.update(tasks[name], completed=count)
+            if time.monotonic() - moved > 120:
+                sys.exit(f"split run stuck at {have} of {n:,} (see the logs; --keep keeps them)")
         rss = [round(peak_rss_mb(p.pid), 1) for p in running]
     return {
-        "events_per_s": round((n - events_first) / max(events_s - events_first_s, 1e-9)),
-        "sessions_events_per_s": round((n - sessions_first) / max(sessions_s - sessions_first_s, 1e-9)),
+        **{
+            ("events_per_s" if name == "events" else "sessions_events_per_s"): round(
+                (n - first[name][1]) / max(done[name] - first[name][0], 1e-9)
+            )
+            for name in watched
+        },
         "store_peak_rss_mb": rss[0],
         "process_peak_rss_mb": rss[1:],
     }
@@ -591,7 +615,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration per run")
     parser.add_argument("--events", type=int, default=1_000_000, help="events pre-filled for the worker run")
-    parser.add_argument("--only", choices=["edge", "worker", "e2e", "os"], help="run one benchmark")
+    parser.add_argument("--only", choices=["edge", "worker", "split", "e2e", "os"], help="run one benchmark")
     parser.add_argument("--e2e-rate", type=int, default=2000, help="offered events/s for the end-to-end run")
     parser.add_argument("--e2e-seconds", type=float, default=60)
     parser.add_argument("--e2e-split", action="store_true", help="end to end with a writer and a processor process")
@@ -599,7 +623,7 @@ def main() -> None:
     parser.add_argument("--os-seconds", type=float, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the run's logs and data under var/bench/")
     args = parser.parse_args()
-    if not shutil.which("wrk") and args.only != "worker":
+    if not shutil.which("wrk") and args.only not in ("worker", "split"):
         sys.exit("wrk not found: apt-get install wrk (make bench installs it)")
     tmp = REPO_ROOT / "var" / "bench" / uuid.uuid4().hex[:8]
     tmp.mkdir(parents=True)
@@ -623,6 +647,8 @@ def main() -> None:
             result["edge"] = bench_edge(settings, args.seconds, tmp, progress)
         if args.only in (None, "worker"):
             result["worker"] = bench_worker(settings, args.events, tmp, progress)
+        if args.only == "split":  # the split-role run alone (the worker benchmark includes it)
+            result["split"] = bench_split(settings, args.events, tmp, progress)
         if args.only in (None, "e2e"):
             fresh = own_topics(settings, "e2e", tmp)
             result["e2e"] = bench_e2e(fresh, args.e2e_rate, args.e2e_seconds, tmp, progress, args.e2e_split)
