@@ -229,14 +229,8 @@ def bench_worker(settings: Settings, n: int, tmp: Path, progress: Progress) -> d
     raw_rate = asyncio.run(raw_consume(settings, n))
     progress.update(task, total=1, completed=1)
     task = progress.add_task("worker: topic -> ClickHouse", total=n)
-    env = settings_env(settings)
     started = time.perf_counter()
-    with process(
-        [sys.executable, "-m", "leadstream", "worker"],
-        env,
-        f"{settings.worker_url}/leadstream/health",
-        tmp / "worker.log",
-    ) as proc:
+    with worker_process(settings, tmp / "worker.log") as proc:
         events_sql = "SELECT count() FROM events WHERE site_id = 'bench'"
         stored_s, first_s, first_rows = wait_for_rows(settings, events_sql, n, started, task, progress)
         # the scorer is far slower than the sink: timed over its first SCORED events, not all n
@@ -285,8 +279,7 @@ def bench_scorer_alone(settings: Settings, n: int, tmp: Path, progress: Progress
         update={"worker_group": f"{settings.worker_group}-alone", "worker_role": "process", "worker_port": free_port()}
     )
     task = progress.add_task("scorer alone (--role process)", total=n)
-    health = f"{alone.worker_url}/leadstream/health"
-    with process([sys.executable, "-m", "leadstream", "worker"], settings_env(alone), health, tmp / "alone.log") as p:
+    with worker_process(alone, tmp / "alone.log") as p:
         first: tuple[float, float] | None = None
         have, moved = 0.0, time.monotonic()
         while have < n:
@@ -314,14 +307,7 @@ def bench_split(settings: Settings, n: int, tmp: Path, progress: Progress) -> di
     with ExitStack() as stack:
         started = time.perf_counter()
         running = [
-            stack.enter_context(
-                process(
-                    [sys.executable, "-m", "leadstream", "worker"],
-                    settings_env(s),
-                    f"{s.worker_url}/leadstream/health",
-                    tmp / f"split-{s.worker_role}-{s.worker_port}.log",
-                )
-            )
+            stack.enter_context(worker_process(s, tmp / f"split-{s.worker_role}-{s.worker_port}.log"))
             for s in (split, *procs)
         ]
         # both tables watched together: the sessions fill while the events do
@@ -408,6 +394,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
+def worker_process(s: Settings, log: Path) -> Any:
+    """``leadstream worker`` in the role and on the port ``s`` says, up once its health answers."""
+    return process(
+        [sys.executable, "-m", "leadstream", "worker"], settings_env(s), f"{s.worker_url}/leadstream/health", log
+    )
+
+
 @contextmanager
 def stack_processes(settings: Settings, tmp: Path, split: bool = False) -> Iterator[list[subprocess.Popen[bytes]]]:
     """The edge and the worker: one process in role all, or (``split``) a writer and a processor."""
@@ -418,15 +411,7 @@ def stack_processes(settings: Settings, tmp: Path, split: bool = False) -> Itera
         workers = [store, store.model_copy(update={"worker_role": "process", "worker_port": free_port()})]
     with ExitStack() as stack:
         procs = [
-            stack.enter_context(
-                process(
-                    [sys.executable, "-m", "leadstream", "worker"],
-                    settings_env(s),
-                    f"{s.worker_url}/leadstream/health",
-                    tmp / f"worker-{s.worker_role}-{s.worker_port}.log",
-                )
-            )
-            for s in workers
+            stack.enter_context(worker_process(s, tmp / f"worker-{s.worker_role}-{s.worker_port}.log")) for s in workers
         ]
         env = settings_env(settings)
         procs.append(

@@ -95,26 +95,31 @@ def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.
 
 def processors(settings: Settings, producer: BulkProducer, forgotten: ForgottenVisitors) -> list[Runner]:
     """The scorer and the matcher, each on the runtime in a group of its own."""
-    matcher = CallMatcher(settings, forgotten)
     return [
-        Runner(
-            SessionScorer(settings, forgotten),
-            settings,
-            producer,
-            FlushWindow(settings.sink_flush_s),
-            every_turn=True,
-            previous_group=settings.worker_group,
-        ),
-        Runner(
-            matcher,
-            settings,
-            producer,
-            FlushWindow(MATCH_POLL_S, floor_s=MATCH_POLL_S),
-            every_turn=True,
-            consumer_options=matcher.consumer_options,
-            previous_group=settings.worker_group,
-        ),
+        scorer_runner(SessionScorer(settings, forgotten), settings, producer),
+        matcher_runner(CallMatcher(settings, forgotten), settings, producer),
     ]
+
+
+def scorer_runner(scorer: SessionScorer, settings: Settings, producer: BulkProducer) -> Runner:
+    # every turn: an erasure is carried out without new traffic
+    window = FlushWindow(settings.sink_flush_s)
+    return Runner(scorer, settings, producer, window, every_turn=True, previous_group=settings.worker_group)
+
+
+def matcher_runner(matcher: CallMatcher, settings: Settings, producer: BulkProducer) -> Runner:
+    # every turn: a call whose grace ran out is answered without new records
+    window = FlushWindow(MATCH_POLL_S, floor_s=MATCH_POLL_S)
+    options = matcher.consumer_options
+    return Runner(
+        matcher,
+        settings,
+        producer,
+        window,
+        every_turn=True,
+        consumer_options=options,
+        previous_group=settings.worker_group,
+    )
 
 
 def prepare(settings: Settings) -> Warehouse | None:
