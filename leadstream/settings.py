@@ -131,6 +131,12 @@ class Settings(BaseSettings):
         "rocksdb:// also keeps a local copy, so a restart reads only the changelogs' newer records",
     )
     sink_batch_rows: int = Field(default=5000, ge=1)
+    processor_batch_records: int = Field(
+        default=50_000,
+        ge=1,
+        description="the most records the scorer and the matcher take in one batch: behind a backlog, a session's "
+        "events in one batch make one row, one update and one changelog record",
+    )
     session_cache_size: int = Field(
         default=50_000, ge=1, description="sessions the scorer keeps decoded between batches (the most recent)"
     )

@@ -12,9 +12,9 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from leadstream.privacy.forgotten import ForgottenVisitors
+from leadstream.schemas.event_view import read_record
 from leadstream.schemas.os import OSCompany, OSSignal
 from leadstream.schemas.sites import SiteRecord
-from leadstream.schemas.tracking import EventRecord
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.matcher import CALL_COLUMNS
@@ -84,7 +84,7 @@ def _poison(exc: ValidationError) -> Poison:
 
 def event_from(record: ConsumerRecord) -> list[object]:
     try:
-        return event_row(EventRecord.model_validate_json(record.value or b""))
+        return event_row(read_record(record.value))
     except ValidationError as exc:
         raise _poison(exc) from None
 
@@ -116,7 +116,7 @@ async def events_stored_before(
         "WHERE received_at >= {since:DateTime64(3)} AND event_id IN {ids:Array(UUID)}"
     )
     result = await warehouse.read(sql, {"since": since, "ids": ids})
-    stored = {row[0] for row in result.rows}
+    stored = {str(row[0]) for row in result.rows}  # the rows' ids are strings, as the edge writes them
     return {i for i in resent if rows[i][0] in stored or first_at[rows[i][0]] < i}
 
 

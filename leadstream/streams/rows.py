@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from leadstream.enrichment.campaign import referrer_host
 from leadstream.enrichment.device import describe
-from leadstream.schemas.tracking import EventRecord
+from leadstream.schemas.event_view import EventView
 
 EVENT_COLUMNS = (
     "event_id",
@@ -65,7 +65,7 @@ def ip_prefix(ip: str | None) -> str:
     return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False).network_address)
 
 
-def event_row(record: EventRecord) -> list[object]:
+def event_row(record: EventView) -> list[object]:
     """The stored event, enriched: device and browser from the user agent, the bot flag, the
     referrer's host (enrichment happens here, in the sink, never at the edge)."""
     clicks = record.click_ids

@@ -1,12 +1,14 @@
-"""The scorer's reading of event records agrees with ``EventRecord`` on what is valid."""
+"""The scorer's and the events sink's reading of event records agrees with ``EventRecord`` on what
+is valid and on every field."""
 
 import uuid
 from datetime import UTC, datetime
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
-from leadstream.schemas.event_view import read_event
+from leadstream.schemas.event_view import read_event, read_record
 from leadstream.schemas.tracking import EventRecord
 
 RECORD = {
@@ -28,6 +30,10 @@ RECORD = {
     "client_event_id": str(uuid.uuid4()),
     "score": 40,
     "user_agent": "Mozilla/5.0",
+    "value": 49,
+    "meta_dropped": 2,
+    "resent": True,
+    "ip": "203.0.113.7",
 }
 
 
@@ -45,10 +51,23 @@ def same(raw: bytes) -> None:
         record.consent_scopes,
     )
     assert view.duration_sec == record.duration_sec
+    assert view.event_id == str(record.event_id) and view.session_month == record.session_month
+    assert (view.value, view.meta_dropped, view.resent, view.ip) == (
+        record.value,
+        record.meta_dropped,
+        record.resent,
+        record.ip,
+    )
+    assert type(view.value) is type(record.value)
 
 
 def test_a_record_as_the_edge_writes_it() -> None:
     same(orjson.dumps(RECORD))
+
+
+def test_optional_fields_left_out() -> None:
+    left_out = ("label", "value", "meta_dropped", "resent", "ip", "client_event_id", "consent_scopes")
+    same(orjson.dumps({k: v for k, v in RECORD.items() if k not in left_out}))
 
 
 def test_records_it_cannot_read_directly_go_through_the_model() -> None:
@@ -67,7 +86,13 @@ def test_records_it_cannot_read_directly_go_through_the_model() -> None:
         orjson.dumps(RECORD | {"meta": {"n": 1}}),
         orjson.dumps(RECORD | {"client_event_id": 7}),
         orjson.dumps(RECORD | {"session_id": "not-a-session"}),
+        orjson.dumps(RECORD | {"event_id": "e-1"}),
+        orjson.dumps(RECORD | {"session_month": "December"}),
+        orjson.dumps(RECORD | {"meta_dropped": None}),
+        orjson.dumps(RECORD | {"value": "much"}),
     ],
 )
 def test_what_the_model_refuses_is_not_read(broken: bytes) -> None:
     assert read_event(broken) is None
+    with pytest.raises(ValidationError):  # the events sink's reason for the dead letter
+        read_record(broken)

@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
+from leadstream.schemas.event_view import view_of
 from leadstream.schemas.tracking import EventRecord
 from leadstream.streams.rows import event_row
 
@@ -21,4 +22,4 @@ def event(**fields: object) -> list[object]:
         "action": "view",
         "score": 10,
     }
-    return event_row(EventRecord.model_validate(record | fields))
+    return event_row(view_of(EventRecord.model_validate(record | fields)))

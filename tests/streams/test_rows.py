@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from leadstream.schemas.event_view import view_of
 from leadstream.schemas.tracking import EventRecord
 from leadstream.streams.rows import EVENT_COLUMNS, dedup_token, event_row, ip_prefix
 
@@ -33,7 +34,7 @@ def test_event_row_matches_columns() -> None:
         score=35,
         ip="10.1.2.3",
     )
-    row = dict(zip(EVENT_COLUMNS, event_row(record), strict=True))
+    row = dict(zip(EVENT_COLUMNS, event_row(view_of(record)), strict=True))
     assert row["gclid"] == "G" * 12 and row["wbraid"] == ""
     assert row["ip_prefix"] == "10.1.2.0"
     assert row["label"] == "" and row["value"] is None
