@@ -23,9 +23,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -202,23 +203,34 @@ SCORED = 200_000  # events the session scorer is timed over
 
 
 def wait_for_rows(
-    settings: Settings, sql: str, n: int, started: float, task: Any, progress: Progress, stall_s: float = 120
+    settings: Settings,
+    sql: str,
+    counter: Callable[[], float],
+    n: int,
+    started: float,
+    task: Any,
+    progress: Progress,
+    stall_s: float = 120,
 ) -> tuple[float, float, int]:
     """Seconds from ``started`` until ``sql`` (through the worker's query endpoint) counts ``n``; and
-    when (seconds from ``started``) it first counted anything, and how many then."""
-    have, moved = 0, time.monotonic()
+    when (seconds from ``started``) ``counter`` first counted anything, and how many then.
+
+    ``counter`` (a worker's /metrics) is polled meanwhile and ``sql`` only once it reaches ``n``:
+    SQL polled twice a second took 18 % of the writer's samples, a load the figures should not carry."""
+    have, moved = 0.0, time.monotonic()
     first: tuple[float, int] | None = None
-    while have < n:
-        time.sleep(0.5)
-        out = httpx.post(f"{settings.worker_url}/leadstream/query", json={"sql": sql}, timeout=60).json()
-        now_have = int(out["rows"][0][0] or 0)
+    while True:
+        time.sleep(0.25)
+        now_have = counter()
         if now_have and first is None:
-            first = (time.perf_counter() - started, now_have)
+            first = (time.perf_counter() - started, int(now_have))
         if now_have != have:
             have, moved = now_have, time.monotonic()
         elif time.monotonic() - moved > stall_s:
-            sys.exit(f"stuck at {have:,} of {n:,} for {stall_s:g}s: {sql}\n(see the worker log; --keep keeps it)")
+            sys.exit(f"stuck at {have:,.0f} of {n:,} for {stall_s:g}s: {sql}\n(see the worker log; --keep keeps it)")
         progress.update(task, completed=have)
+        if have >= n and table_count(settings, sql) >= n:
+            break
     done = time.perf_counter() - started
     return done, *(first or (done, n))
 
@@ -232,13 +244,13 @@ def bench_worker(settings: Settings, n: int, tmp: Path, progress: Progress) -> d
     started = time.perf_counter()
     with worker_process(settings, tmp / "worker.log") as proc:
         events_sql = "SELECT count() FROM events WHERE site_id = 'bench'"
-        stored_s, first_s, first_rows = wait_for_rows(settings, events_sql, n, started, task, progress)
+        inserted = partial(metric, settings.worker_url, "leadstream_warehouse_rows_inserted_total", table="events")
+        stored_s, first_s, first_rows = wait_for_rows(settings, events_sql, inserted, n, started, task, progress)
         # the scorer is far slower than the sink: timed over its first SCORED events, not all n
         scored = min(n, SCORED)
         task = progress.add_task("worker: sessions scored", total=scored)
-        sessions_s, _, _ = wait_for_rows(
-            settings, "SELECT sum(events) FROM sessions FINAL WHERE site_id = 'bench'", scored, started, task, progress
-        )
+        scorer = partial(processed, settings.worker_url, "session scorer")
+        sessions_s, _, _ = wait_for_rows(settings, SESSIONS_SQL, scorer, scored, started, task, progress)
         rss = peak_rss_mb(proc.pid)
     # The worker's rate is timed once records flow, from its first rows in ClickHouse to the last:
     # process start-up and migrations come before. (The raw consumer's clock starts once it is
@@ -265,11 +277,25 @@ def bench_worker(settings: Settings, n: int, tmp: Path, progress: Progress) -> d
     }
 
 
-def processed(url: str, processor: str) -> float:
-    """A processor's committed records, from a worker's /metrics."""
+def metric(url: str, name: str, **labels: str) -> float:
+    """A counter's value from a worker's /metrics (0 before its first increment)."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
-    found = re.search(rf'leadstream_records_processed_total{{processor="{processor}"}} ([0-9.e+]+)', text)
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    found = re.search(rf"^{name}{{{re.escape(wanted)}}} ([0-9.e+]+)$", text, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
+
+
+def processed(url: str, processor: str) -> float:
+    """A processor's committed records."""
+    return metric(url, "leadstream_records_processed_total", processor=processor)
+
+
+SESSIONS_SQL = "SELECT sum(events) FROM sessions FINAL WHERE site_id = 'bench'"
+
+
+def table_count(settings: Settings, sql: str) -> int:
+    out = httpx.post(f"{settings.worker_url}/leadstream/query", json={"sql": sql}, timeout=60).json()
+    return int(out["rows"][0][0] or 0)
 
 
 def bench_scorer_alone(settings: Settings, n: int, tmp: Path, progress: Progress) -> dict[str, Any]:
@@ -310,39 +336,43 @@ def bench_split(settings: Settings, n: int, tmp: Path, progress: Progress) -> di
             stack.enter_context(worker_process(s, tmp / f"split-{s.worker_role}-{s.worker_port}.log"))
             for s in (split, *procs)
         ]
-        # both tables watched together: the sessions fill while the events do
-        watched = {
-            "events": "SELECT count() FROM events WHERE site_id = 'bench'",
-            "sessions": "SELECT sum(events) FROM sessions FINAL WHERE site_id = 'bench'",
-        }
-        tasks = {name: progress.add_task(f"split: {name} table", total=n) for name in watched}
+        # Watched through the workers' own counters (cheap), the tables queried only at the edges:
+        # the SQL polls twice a second (one of them a FINAL over the sessions) took 18 % of the
+        # writer's samples, a load the figure should not carry.
+        tasks = {name: progress.add_task(f"split: {name} table", total=n) for name in ("events", "sessions")}
         first: dict[str, tuple[float, int]] = {}
         done: dict[str, float] = {}
-        moved, have = time.monotonic(), dict.fromkeys(watched, 0)
-        while len(done) < len(watched):
-            time.sleep(0.5)
-            for name, sql in watched.items():
-                if name in done:
-                    continue
-                out = httpx.post(f"{split.worker_url}/leadstream/query", json={"sql": sql}, timeout=60).json()
-                count = int(out["rows"][0][0] or 0)
-                now = time.perf_counter() - started
-                if count and name not in first:
-                    first[name] = (now, count)
-                if count != have[name]:
-                    have[name], moved = count, time.monotonic()
-                if count >= n:
-                    done[name] = now
-                progress.update(tasks[name], completed=count)
-            if time.monotonic() - moved > 120:
-                sys.exit(f"split run stuck at {have} of {n:,} (see the logs; --keep keeps them)")
+        moved, last = time.monotonic(), (0.0, 0.0)
+        while len(done) < 2:
+            time.sleep(0.25)
+            now = time.perf_counter() - started
+            events = metric(split.worker_url, "leadstream_warehouse_rows_inserted_total", table="events")
+            session_rows = metric(split.worker_url, "leadstream_warehouse_rows_inserted_total", table="sessions")
+            scored = sum(processed(p.worker_url, "session scorer") for p in procs)
+            if events and "events" not in first:
+                first["events"] = (now, int(events))
+            if events >= n and "events" not in done:
+                done["events"] = now
+            if session_rows and "sessions" not in first:
+                first["sessions"] = (now, table_count(split, SESSIONS_SQL))
+            if scored >= n and "sessions" not in done and table_count(split, SESSIONS_SQL) >= n:
+                done["sessions"] = time.perf_counter() - started
+            progress.update(tasks["events"], completed=events)
+            progress.update(tasks["sessions"], completed=scored)
+            if (events, scored) != last:
+                last, moved = (events, scored), time.monotonic()
+            elif time.monotonic() - moved > 120:
+                sys.exit(f"split run stuck: {events:,.0f} events stored, {scored:,.0f} scored of {n:,} (see the logs)")
+        stored = table_count(split, "SELECT count() FROM events WHERE site_id = 'bench'")
+        if stored != n:
+            sys.exit(f"split run: the events table holds {stored:,} rows, not {n:,}")
         rss = [round(peak_rss_mb(p.pid), 1) for p in running]
     return {
         **{
             ("events_per_s" if name == "events" else "sessions_events_per_s"): round(
                 (n - first[name][1]) / max(done[name] - first[name][0], 1e-9)
             )
-            for name in watched
+            for name in ("events", "sessions")
         },
         "store_peak_rss_mb": rss[0],
         "process_peak_rss_mb": rss[1:],
@@ -563,10 +593,13 @@ def markdown(result: dict[str, Any]) -> str:
             f"| worker peak RSS | {w['worker_peak_rss_mb']} MB | | |",
             f"| scorer alone (one `--role process`) | {w['scorer_alone_events_per_s']:,} events/s "
             f"(peak RSS {w['scorer_alone_peak_rss_mb']} MB) | | |",
-            f"| split: 2 x `--role process` + `--role store` | sessions {w['split']['sessions_events_per_s']:,} "
-            f"events/s, events sink {w['split']['events_per_s']:,} events/s (peak RSS store "
-            f"{w['split']['store_peak_rss_mb']} MB, processes {w['split']['process_peak_rss_mb']} MB) | | |",
         ]
+    if split := (w or {}).get("split") or result.get("split"):
+        lines.append(
+            f"| split: 2 x `--role process` + `--role store` | sessions {split['sessions_events_per_s']:,} "
+            f"events/s, events sink {split['events_per_s']:,} events/s (peak RSS store "
+            f"{split['store_peak_rss_mb']} MB, processes {split['process_peak_rss_mb']} MB) | | |"
+        )
     if e2e := result.get("e2e"):
         lines.append(
             f"| end to end at {e2e['offered_events_per_s']:,} events/s for {e2e['seconds']:g} s "

@@ -140,7 +140,15 @@ class Settings(BaseSettings):
     session_cache_size: int = Field(
         default=50_000, ge=1, description="sessions the scorer keeps decoded between batches (the most recent)"
     )
-    sink_flush_s: float = Field(default=1.0, gt=0)
+    sink_flush_s: float = Field(
+        default=0.25,
+        gt=0,
+        description="the longest a warehouse sink gathers a batch (it gathers as long as its last batch took, at "
+        "least 100 ms): at 2,000 events/s a 1 s ceiling let ack -> row p99 run to 650-1,300 ms, 0.25 s to 420-790 ms",
+    )
+    processor_flush_s: float = Field(
+        default=1.0, gt=0, description="the longest the session scorer gathers a batch (as the sinks do)"
+    )
     session_ttl_days: float = Field(
         default=7.0, gt=0, description="the scorer forgets a session idle this long; a later event for it starts anew"
     )

@@ -99,6 +99,7 @@ def isolated_settings(var_dir: Path, chdb_dir: Path) -> Settings:
         topic_partitions=2,
         produce_timeout_s=5.0,
         sink_flush_s=0.2,
+        processor_flush_s=0.2,
         worker_port=free_port(),
         edge_port=free_port(),
     )

@@ -166,6 +166,8 @@ def _optional_number(value: object) -> float | None:
 def _strings(value: object) -> dict[str, str]:
     if value is None:
         return {}
+    if type(value) is dict and not value:
+        return value
     if not isinstance(value, dict) or not all(type(v) is str for v in value.values()):
         raise TypeError("not a string map")
     return value

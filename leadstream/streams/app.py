@@ -116,7 +116,7 @@ def processors(settings: Settings, producer: BulkProducer, forgotten: ForgottenV
 
 def scorer_runner(scorer: SessionScorer, settings: Settings, producer: BulkProducer) -> Runner:
     # every turn: an erasure is carried out without new traffic
-    window = FlushWindow(settings.sink_flush_s)
+    window = FlushWindow(settings.processor_flush_s)
     return Runner(
         scorer,
         settings,

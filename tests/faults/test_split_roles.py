@@ -31,6 +31,7 @@ def split(settings: Settings, tmp_path: Path) -> Settings:
             "clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}",
             "sink_flush_s": 0.3,
             "sink_batch_rows": 500,
+            "processor_batch_records": 500,  # many checkpoints for the kills to fall between
             "daily_stats_refresh_s": 1.0,
         }
     )

@@ -25,6 +25,7 @@ def test_warehouse_outage_under_load(settings: Settings, tmp_path: Path) -> None
             "clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}",
             "sink_flush_s": 0.3,
             "sink_batch_rows": 500,
+            "processor_batch_records": 500,
             "fault_warehouse_outage_file": flag,
         }
     )

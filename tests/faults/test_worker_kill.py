@@ -25,6 +25,7 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path, store: str
             "clickhouse_dsn": f"chdb://{tmp_path / 'warehouse'}",
             "sink_flush_s": 0.3,
             "sink_batch_rows": 500,
+            "processor_batch_records": 500,  # many checkpoints for the kills to fall between
             "daily_stats_refresh_s": 1.0,  # refreshes under way when the worker is killed
         }
     )

@@ -30,6 +30,7 @@ def group_consumer(settings: Settings, group: str, **overrides: object) -> AIOKa
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_poll_records": settings.sink_batch_rows,
+        "fetch_max_wait_ms": settings.worker_fetch_max_wait_ms,
         "max_partition_fetch_bytes": 4 << 20,
         # sinks keep polling (paused) while the warehouse refuses: an outage does not count
         "max_poll_interval_ms": int(settings.worker_max_poll_interval_s * 1000),
@@ -62,7 +63,7 @@ async def poll_batch(
 
 class FlushWindow:
     """How long a loop gathers records before it writes a batch: as long as its last batch took,
-    between ``floor_s`` and ``ceiling_s`` (``LEADSTREAM_SINK_FLUSH_S``).
+    between ``floor_s`` and ``ceiling_s`` (``LEADSTREAM_SINK_FLUSH_S``, ``_PROCESSOR_FLUSH_S``).
 
     Records that arrive while a batch is written wait in the fetch buffer, so the batch size
     follows the load by itself: light traffic makes small, quick batches, written soon after
@@ -85,7 +86,8 @@ class FlushWindow:
 
 def next_offsets(records: Iterable[ConsumerRecord]) -> dict[TopicPartition, int]:
     """The offsets to commit once ``records`` are done: past the last of each partition."""
-    return {TopicPartition(r.topic, r.partition): r.offset + 1 for r in records}
+    last = {(r.topic, r.partition): r.offset for r in records}  # plain tuples: a TopicPartition per record cost 5 %
+    return {TopicPartition(*tp): offset + 1 for tp, offset in last.items()}
 
 
 async def supervise(name: str, body: Callable[[], Awaitable[None]]) -> None:

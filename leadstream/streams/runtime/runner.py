@@ -99,8 +99,7 @@ class Runner:
     async def _consume(self) -> None:
         s, p = self._settings, self.processor
         GROUP.set(self.group)
-        options = {"fetch_max_wait_ms": s.worker_fetch_max_wait_ms, **self._options}
-        consumer = group_consumer(s, self.group, **options)
+        consumer = group_consumer(s, self.group, **self._options)
         owner = PartitionOwner(consumer, s, self._assigned, self._revoked, previous_group=self._previous_group)
         consumer.subscribe(list(p.topics), listener=owner)
         await p.revoked(None)  # a new member owns nothing until the group says so
