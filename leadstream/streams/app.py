@@ -65,11 +65,6 @@ def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.
         store="memory://",  # Faust keeps no tables: the process shell only (README, "What runs on Faust")
         datadir=str(datadir),
         autodiscover=False,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication,
-        producer_acks=-1,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.worker_session_timeout_s,
         web_enabled=True,
         web_host=settings.worker_host,
         web_port=settings.worker_port,
