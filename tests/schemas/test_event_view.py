@@ -1,15 +1,19 @@
 """The scorer's and the events sink's reading of event records agrees with ``EventRecord`` on what
 is valid and on every field."""
 
+import json
 import uuid
 from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from leadstream.schemas.event_view import read_event, read_record
 from leadstream.schemas.tracking import EventRecord
+from tests.json_strategies import json_values
 
 RECORD = {
     "event_id": str(uuid.uuid4()),
@@ -87,3 +91,37 @@ def test_what_the_model_refuses_is_not_read(broken: bytes) -> None:
     assert read_event(broken) is None
     with pytest.raises(ValidationError):  # the events sink's reason for the dead letter
         read_record(broken)
+
+
+# Values a field may be given: any JSON, and near-misses of the edge's own spellings.
+NEAR_MISSES = st.sampled_from(
+    [
+        "2026-12-03T12:00:00",  # no zone
+        "2026-12-03 12:00:00+00:00",
+        "2026-12-03T12:00:00Z",
+        "20261201",
+        "2026-12-01T00:00:00Z",
+        str(uuid.uuid4()).upper(),
+        uuid.uuid4().hex,
+        "interaction",
+        "conversion",
+        10.0,
+        True,
+        {"k": 1},
+        {"k": "v"},
+        ["a", 1],
+        [],
+    ]
+)
+
+
+@given(field=st.sampled_from(sorted(RECORD)), value=json_values | NEAR_MISSES, drop=st.booleans())
+def test_the_view_and_the_model_agree_on_any_field_value(field: str, value: object, drop: bool) -> None:
+    record = {k: v for k, v in RECORD.items() if k != field} if drop else RECORD | {field: value}
+    raw = json.dumps(record).encode()  # stdlib: any integer, as a producer might write it
+    try:
+        EventRecord.model_validate_json(raw)
+    except ValidationError:
+        assert read_event(raw) is None
+        return
+    same(raw)
