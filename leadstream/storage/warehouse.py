@@ -9,6 +9,11 @@ Analysts' SQL goes through a third handle, on a thread of its own, opened with t
 (``QueryLimits``: time, memory, result rows, threads) and then ``readonly=1``, which also stops a
 query from raising its own limits with ``SETTINGS``. On its own thread a heavy query does not hold
 up the sinks' inserts; with few threads it leaves them CPU.
+
+Periodic maintenance (the daily statistics' refresh) has a fourth handle and thread, for the same
+reason: a refresh rereads a whole (site, day) from the exact view, and on the writer's thread it
+held every insert behind it (bench e2e: batches queued behind the 30 s refresh made most of the
+ack -> row p99).
 """
 
 from __future__ import annotations
@@ -111,7 +116,9 @@ class Warehouse:
         self.limits = limits or QueryLimits()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse")
         self._analysts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-analysts")
+        self._upkeep = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warehouse-upkeep")
         self._client: Client | None = None
+        self._maintainer: Client | None = None
         self._reader: Client | None = None
         self._analyst: Client | None = None
 
@@ -136,15 +143,18 @@ class Warehouse:
         self._reader.database = self.database
         self._analyst = clickhouse_connect.get_client(dsn=self.dsn, settings=self.limits.client_settings())
         self._analyst.database = self.database
+        self._maintainer = clickhouse_connect.get_client(dsn=self.dsn)
+        self._maintainer.database = self.database
 
     def close(self) -> None:
         def _close() -> None:
-            for handle in (self._analyst, self._reader, self._client):
+            for handle in (self._maintainer, self._analyst, self._reader, self._client):
                 if handle is not None:
                     handle.close()
-            self._client = self._reader = self._analyst = None
+            self._client = self._reader = self._analyst = self._maintainer = None
 
         self._analysts.shutdown(wait=True)
+        self._upkeep.shutdown(wait=True)
         self._executor.submit(_close).result()
         self._executor.shutdown(wait=True)
 
@@ -165,6 +175,17 @@ class Warehouse:
     async def call(self, fn: Callable[[Client], T]) -> T:
         self._reachable()
         return await asyncio.get_running_loop().run_in_executor(self._executor, lambda: fn(self.client))
+
+    async def maintain(self, fn: Callable[[Client], T]) -> T:
+        """Run ``fn`` on the maintenance handle and thread (beside the inserts, not in their queue)."""
+        self._reachable()
+
+        def run() -> T:
+            if self._maintainer is None:
+                raise RuntimeError("warehouse is not open")
+            return fn(self._maintainer)
+
+        return await asyncio.get_running_loop().run_in_executor(self._upkeep, run)
 
     async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str) -> None:
         """Insert one block; a retry with the same token is dropped by ClickHouse (dedup window)."""

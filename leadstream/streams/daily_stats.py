@@ -32,7 +32,7 @@ class DailyStatsRefresher:
 
     async def refresh(self) -> Refresh:
         """One refresh now (also what `leadstream stats refresh` asks the worker for)."""
-        done = await self._warehouse.call(lambda c: refresh_daily_stats(c, self._margin_s))
+        done = await self._warehouse.maintain(lambda c: refresh_daily_stats(c, self._margin_s))
         self.last_refresh = time.time()
         log.debug("daily stats: %d site-day rows refreshed (changes since %s)", done.site_days, done.changes_since)
         return done

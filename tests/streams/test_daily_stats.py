@@ -17,7 +17,7 @@ class FlakyWarehouse:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def call(self, fn: Callable[[object], Refresh]) -> Refresh:
+    async def maintain(self, fn: Callable[[object], Refresh]) -> Refresh:
         self.calls += 1
         if self.calls == 1:
             raise ConnectionError("warehouse down")
