@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import clickhouse_connect
+import orjson
 from clickhouse_connect.driver.client import Client
 
 from leadstream.settings import Settings
@@ -90,6 +91,16 @@ class QueryLimits:
                 "(LEADSTREAM_QUERY_MAX_RESULT_ROWS); add a LIMIT or aggregate"
             )
         return error
+
+
+_JSON_INPUT = {"date_time_input_format": "best_effort"}  # orjson writes ISO 8601 with the offset
+
+
+def _json_columns(rows: Sequence[Sequence[Any]]) -> bytes | None:
+    try:
+        return orjson.dumps(list(zip(*rows, strict=True)))
+    except (TypeError, ValueError):  # a value orjson cannot write (bytes, Decimal, an int past 64 bits)
+        return None
 
 
 class QueryLimitExceeded(RuntimeError):
@@ -187,10 +198,26 @@ class Warehouse:
 
         return await asyncio.get_running_loop().run_in_executor(self._upkeep, run)
 
-    async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str) -> None:
-        """Insert one block; a retry with the same token is dropped by ClickHouse (dedup window)."""
+    async def insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str, *, as_json: bool = False
+    ) -> None:
+        """Insert one block; a retry with the same token is dropped by ClickHouse (dedup window).
+
+        ``as_json``: send the block as JSON columns that ClickHouse parses itself, for rows of JSON
+        values, dates and date-times (a non-finite float goes in as NULL, or the column's default).
+        clickhouse-connect's native block is built in Python, holding the interpreter: ~9 us a
+        row of the writer's thread against ~3.5 us (events rows; the same total CPU, most of it
+        now in ClickHouse's own parser). A block orjson cannot write goes native."""
         settings = {"insert_deduplication_token": token, "insert_deduplicate": 1}
-        await self.call(lambda c: c.insert(table, rows, column_names=list(columns), settings=settings))
+        names = list(columns)
+
+        def insert(c: Client) -> None:
+            if as_json and (payload := _json_columns(rows)) is not None:
+                c.raw_insert(table, names, payload, settings=settings | _JSON_INPUT, fmt="JSONCompactColumns")
+            else:
+                c.insert(table, rows, column_names=names, settings=settings)
+
+        await self.call(insert)
 
     def _read(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         if self._reader is None:

@@ -1,5 +1,9 @@
 """Migrations and insert semantics on a real (embedded) ClickHouse."""
 
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 
 from leadstream.storage.migrations import available, migrate
@@ -43,3 +47,35 @@ async def test_query_is_readonly(warehouse: Warehouse) -> None:
         await warehouse.read("DROP TABLE events")
     await warehouse.insert("events", EVENT_COLUMNS, rows(1), token="after-read")  # the writer is unaffected
     assert (await warehouse.read("SELECT count() FROM events")).rows == [[1]]
+
+
+STORED = ", ".join(c for c in EVENT_COLUMNS if c != "event_id")
+
+
+async def test_a_json_block_stores_what_a_native_block_does(warehouse: Warehouse) -> None:
+    fields = {
+        "received_at": datetime(2026, 12, 3, 12, 0, 0, 123000, tzinfo=UTC),
+        "session_id": uuid.uuid4(),
+        "url": 'https://shop.example/ü?q="1"\n\t\\',
+        "label": "hero ✓",
+        "value": 49.5,
+        "duration_sec": 12,
+        "meta": {"plan": "pro", "ü": "\\u0000"},
+        "consent_scopes": ["analytics", "ads"],
+        "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)",
+        "ip": "203.0.113.7",
+    }
+    native, as_json = event(**fields), event(**fields)
+    await warehouse.insert("events", EVENT_COLUMNS, [native], token="native")
+    await warehouse.insert("events", EVENT_COLUMNS, [as_json], token="json", as_json=True)
+    stored = await warehouse.read(f"SELECT event_id, {STORED} FROM events")
+    by_id = {str(row[0]): row[1:] for row in stored.rows}
+    assert by_id[as_json[0]] == by_id[native[0]]
+    assert by_id[native[0]][0] == fields["received_at"].replace(tzinfo=None)  # milliseconds kept
+
+
+async def test_a_block_json_cannot_carry_goes_native(warehouse: Warehouse) -> None:
+    row = event()
+    row[EVENT_COLUMNS.index("value")] = Decimal("49.5")  # orjson writes no Decimal
+    await warehouse.insert("events", EVENT_COLUMNS, [row], token="decimal", as_json=True)
+    assert (await warehouse.read("SELECT value FROM events")).rows == [[49.5]]

@@ -76,6 +76,7 @@ class TableSinkSpec:
     convert: Convert  # record -> row (without the two offset columns); raises Poison
     leave_out: LeaveOut | None = None
     offsets: bool = True  # the table keeps each row's partition and offset (the high-water marks)
+    json_rows: bool = False  # rows hold JSON values, dates and date-times only: inserted as JSON
 
 
 class TableSink:
@@ -179,7 +180,7 @@ class TableSink:
     async def _insert(self, rows: list[list[object]], token: str) -> None:
         table = self.spec.table
         with m.Timer(m.INSERT_DURATION.labels(table)):
-            await self._warehouse.insert(table, self.spec.columns, rows, token)
+            await self._warehouse.insert(table, self.spec.columns, rows, token, as_json=self.spec.json_rows)
         m.ROWS_INSERTED.labels(table).inc(len(rows))
 
     async def _when_stored(
