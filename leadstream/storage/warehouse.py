@@ -12,8 +12,8 @@ up the sinks' inserts; with few threads it leaves them CPU.
 
 Periodic maintenance (the daily statistics' refresh) has a fourth handle and thread, for the same
 reason: a refresh rereads a whole (site, day) from the exact view, and on the writer's thread it
-held every insert behind it (bench e2e: batches queued behind the 30 s refresh made most of the
-ack -> row p99).
+held every insert behind it (bench e2e: a run's worst ack -> row lags came at the refresh, every
+30 s).
 """
 
 from __future__ import annotations

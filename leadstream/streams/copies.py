@@ -292,9 +292,18 @@ def copy_specs(settings: Settings, forgotten: ForgottenVisitors | None = None) -
         # versioned rows (ReplacingMergeTree): no offset columns, a row stored again replaces itself.
         # The three busiest tables' rows are JSON values and date-times: inserted as JSON.
         TableSinkSpec(
-            "session-rows", t.session_rows, "sessions", SESSION_COLUMNS, session_rows, sessions_gone, False, True
+            "session-rows",
+            t.session_rows,
+            "sessions",
+            SESSION_COLUMNS,
+            session_rows,
+            sessions_gone,
+            offsets=False,
+            json_rows=True,
         ),
-        TableSinkSpec("call-rows", t.call_rows, "calls", CALL_COLUMNS, call_rows, calls_gone, False, True),
+        TableSinkSpec(
+            "call-rows", t.call_rows, "calls", CALL_COLUMNS, call_rows, calls_gone, offsets=False, json_rows=True
+        ),
         TableSinkSpec("events", t.events, "events", (*EVENT_COLUMNS, *OFFSETS), event_from, events, json_rows=True),
         TableSinkSpec(
             "dead-letters", t.dead_letters, "dead_letters", (*DEAD_LETTER_COLUMNS, *OFFSETS), dead_letter_from, dead
