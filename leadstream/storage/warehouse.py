@@ -103,6 +103,12 @@ def _json_columns(rows: Sequence[Sequence[Any]]) -> bytes | None:
         return None
 
 
+def _opened(handle: Client | None) -> Client:
+    if handle is None:
+        raise RuntimeError("warehouse is not open")
+    return handle
+
+
 class QueryLimitExceeded(RuntimeError):
     """An analyst's query went past one of its limits."""
 
@@ -171,9 +177,7 @@ class Warehouse:
 
     @property
     def client(self) -> Client:
-        if self._client is None:
-            raise RuntimeError("warehouse is not open")
-        return self._client
+        return _opened(self._client)
 
     # --- blocking operations (run on the warehouse thread) ---------------------------------
     def sync(self, fn: Callable[[Client], T]) -> T:
@@ -190,13 +194,7 @@ class Warehouse:
     async def maintain(self, fn: Callable[[Client], T]) -> T:
         """Run ``fn`` on the maintenance handle and thread (beside the inserts, not in their queue)."""
         self._reachable()
-
-        def run() -> T:
-            if self._maintainer is None:
-                raise RuntimeError("warehouse is not open")
-            return fn(self._maintainer)
-
-        return await asyncio.get_running_loop().run_in_executor(self._upkeep, run)
+        return await asyncio.get_running_loop().run_in_executor(self._upkeep, lambda: fn(_opened(self._maintainer)))
 
     async def insert(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], token: str, *, as_json: bool = False
@@ -220,18 +218,16 @@ class Warehouse:
         await self.call(insert)
 
     def _read(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
-        if self._reader is None:
-            raise RuntimeError("warehouse is not open")
+        reader = _opened(self._reader)
         self._reachable()
-        result = self._reader.query(sql, parameters=parameters)
+        result = reader.query(sql, parameters=parameters)
         return QueryResult(result.column_names, result.result_rows)
 
     def _analyst_read(self, sql: str) -> QueryResult:
-        if self._analyst is None:
-            raise RuntimeError("warehouse is not open")
+        analyst = _opened(self._analyst)
         self._reachable()
         try:
-            result = self._analyst.query(sql)
+            result = analyst.query(sql)
         except Exception as exc:
             explained = self.limits.explain(str(exc))
             if explained != str(exc):
