@@ -1,8 +1,11 @@
 """Migrations and insert semantics on a real (embedded) ClickHouse."""
 
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +82,14 @@ async def test_a_block_json_cannot_carry_goes_native(warehouse: Warehouse) -> No
     row[EVENT_COLUMNS.index("value")] = Decimal("49.5")  # orjson writes no Decimal
     await warehouse.insert("events", EVENT_COLUMNS, [row], token="decimal", as_json=True)
     assert (await warehouse.read("SELECT value FROM events")).rows == [[49.5]]
+
+
+def test_a_process_that_opens_the_warehouse_does_not_load_pyarrow(tmp_path: Path) -> None:
+    """chDB would import it (46 MB resident); the warehouse refuses the import and chDB works on."""
+    script = (
+        "import sys; from leadstream.storage.warehouse import Warehouse\n"
+        f"w = Warehouse('chdb://{tmp_path}/wh', 'leadstream'); w.open()\n"
+        "assert w.sync(lambda c: c.query('SELECT 1').result_rows) == [(1,)]\n"
+        "assert sys.modules['pyarrow'] is None, sys.modules['pyarrow']"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
