@@ -85,7 +85,7 @@ async def test_a_block_json_cannot_carry_goes_native(warehouse: Warehouse) -> No
 
 
 def test_a_process_that_opens_the_warehouse_does_not_load_pyarrow(tmp_path: Path) -> None:
-    """chDB would import it (46 MB resident); the warehouse refuses the import and chDB works on."""
+    """chDB would import it (30-46 MB resident); the warehouse refuses the import and chDB works on."""
     script = (
         "import sys; from leadstream.storage.warehouse import Warehouse\n"
         f"w = Warehouse('chdb://{tmp_path}/wh', 'leadstream'); w.open()\n"
