@@ -2,7 +2,8 @@
 # Installs what the local stack needs from Debian's packages, only if missing:
 # Java 17+ and Maven (Kafka), redis-server, python3-venv; chromium for the tests
 # (LEADSTREAM_TESTS=1: the tracker runs in a real browser), nodejs and npm to build the
-# tracker (LEADSTREAM_TRACKER=1), wrk for the benchmarks (LEADSTREAM_BENCH=1).
+# tracker (LEADSTREAM_TRACKER=1), wrk for the benchmarks (LEADSTREAM_BENCH=1), docker-compose
+# to check docker-compose.yml (LEADSTREAM_COMPOSE=1; no Docker engine needed for that).
 # Uses sudo when not root. Safe to run repeatedly.
 set -euo pipefail
 
@@ -16,6 +17,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || need+=(python3-venv)
 [ "${LEADSTREAM_BENCH:-0}" = 1 ] && { command -v wrk >/dev/null || need+=(wrk); }
 [ "${LEADSTREAM_TESTS:-0}" = 1 ] && { command -v chromium >/dev/null || need+=(chromium); }
 [ "${LEADSTREAM_TRACKER:-0}" = 1 ] && { command -v npm >/dev/null || need+=(nodejs npm); }
+[ "${LEADSTREAM_COMPOSE:-0}" = 1 ] && { command -v docker-compose >/dev/null || need+=(docker-compose); }
 
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "[bootstrap] installing Debian packages: ${need[*]}" >&2

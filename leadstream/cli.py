@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 from pydantic import ValidationError
+from pydantic_settings.exceptions import SettingsError
 from rich.console import Console
 from rich.table import Table
 
-from leadstream.settings import get_settings
+from leadstream.settings import get_settings, settings_problems
 
 
 class Role(StrEnum):
@@ -222,14 +223,19 @@ def _site_command(public_id: str, update: dict[str, object], must_exist: bool) -
         current = {site.public_id: site for site in await read_sites(s)}.get(public_id)
         if must_exist and current is None:
             raise _fail(f"no site {public_id!r}; add it with `leadstream sites add {public_id}`")
-        base = current.model_dump(exclude={"updated_at"}) if current else {"public_id": public_id}
-        site = SiteRecord.model_validate({**base, **{k: v for k, v in update.items() if v is not None}})
+        # a sealed secret carries over as sealed: this process may not hold the key that opens it
+        kept_secret = {"signing_secret"} if current is not None and current.signing_secret_sealed else set()
+        base = current.model_dump(exclude={"updated_at", *kept_secret}) if current else {"public_id": public_id}
+        changes = {k: v for k, v in update.items() if v is not None}
+        if "signing_secret" in changes:
+            changes["signing_secret_sealed"] = None  # a new secret, sealed anew
+        site = SiteRecord.model_validate({**base, **changes})
         await publish_site(s, site)
         return site
 
     try:
         site = asyncio.run(go())
-    except (ValueError, RegistryUnavailable) as exc:
+    except (ValueError, RegistryUnavailable) as exc:  # SealingKeyMissing is a ValueError
         raise _fail(str(exc)) from None
     console.print(f"site {site.public_id}: active={site.active} origins={', '.join(site.origins) or '-'}")
 
@@ -272,6 +278,14 @@ def sites_disable(public_id: str) -> None:
     _site_command(public_id, {"active": False}, True)
 
 
+@sites_app.command("new-key")
+def sites_new_key() -> None:
+    """Print a new key for LEADSTREAM_SITES_KEYS (seals the sites' signing secrets on the topic)."""
+    from leadstream.sites.sealing import new_key
+
+    print(new_key())
+
+
 @sites_app.command("list")
 def sites_list() -> None:
     """List registered sites."""
@@ -288,7 +302,7 @@ def sites_list() -> None:
             site.name,
             str(site.active),
             ", ".join(site.origins),
-            "yes" if site.signing_secret else "no",
+            "yes" if site.signed else "no",
             "required" if site.require_consent else "assumed",
             site.updated_at.isoformat(timespec="seconds"),
         )
@@ -411,10 +425,9 @@ def status(
 def main() -> None:
     try:
         get_settings()  # a bad setting fails here, named, rather than deep inside a command
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = "LEADSTREAM_" + "_".join(str(part) for part in error["loc"]).upper()
-            print(f"invalid setting {name}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
+    except (ValidationError, SettingsError) as exc:
+        for line in settings_problems(exc):
+            print(line, file=sys.stderr)
         print("fix it in the environment or .env (see the settings table in README.md)", file=sys.stderr)
         raise SystemExit(2) from None
     app()

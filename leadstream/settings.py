@@ -6,12 +6,17 @@ the defaults run the whole product on one machine with nothing configured.
 
 from __future__ import annotations
 
+import base64
+import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import orjson
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -45,7 +50,10 @@ class Topics:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", env_file=".env", extra="ignore")
+    # var/secrets.env: the random worker and analyst tokens `make run` makes once; the environment wins
+    model_config = SettingsConfigDict(
+        env_prefix="LEADSTREAM_", env_file=(".env", REPO_ROOT / "var/secrets.env"), extra="ignore"
+    )
 
     # --- components -------------------------------------------------------------------------
     var_dir: Path = Field(default=REPO_ROOT / "var", description="local state: chDB data, worker tables")
@@ -70,10 +78,20 @@ class Settings(BaseSettings):
     produce_timeout_s: float = Field(default=5.0, gt=0, description="max wait for Kafka's ack before 503")
     max_inflight_sends: int = Field(default=2000, ge=1, description="bounded in-flight produce requests")
     max_body_bytes: int = 256 * 1024
-    cors_origins: str = Field(default="", description="comma-separated origins allowed for every site")
-    rate_sync_per_min: int = Field(default=2000, ge=1, description="/api/sync requests per (site, IP)")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="origins allowed for every site: a JSON list, or comma-separated"
+    )
+    rate_sync_per_min: int = Field(default=2000, ge=1, description="/api/sync events per (site, IP); a batch costs each")
     rate_call_per_min: int = Field(default=150, ge=1, description="/api/call-event requests per (site, IP)")
     rate_call_fp_per_min: int = Field(default=20, ge=1, description="/api/call-event per (site, fingerprint)")
+    rate_invalid_per_min: int = Field(
+        default=120, ge=1, description="tracking requests answered 400/401/404/413 per client IP; past it, 429"
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs of the proxies whose X-Forwarded-For is believed (a JSON list, or comma-separated); "
+        "empty: the socket peer is the client",
+    )
     call_reply_timeout_s: float = Field(default=2.0, gt=0, description="wait for the matcher, then 202 queued")
 
     # --- sales OS ---------------------------------------------------------------------------
@@ -93,14 +111,16 @@ class Settings(BaseSettings):
     llm_base_url: str = Field(
         default="", description="OpenAI-compatible API base, e.g. https://api.openai.com/v1; empty: AI options off"
     )
-    llm_api_key: str = Field(default="", description="sent as Authorization: Bearer; may be empty for local servers")
+    llm_api_key: SecretStr | None = Field(
+        default=None, description="sent as Authorization: Bearer; may be unset for local servers"
+    )
     llm_model: str = "gpt-4o-mini"
     llm_timeout_s: float = Field(
         default=3.0, gt=0, description="an AI stage's wait, within what is left of 60% of the OS reply timeout"
     )
-    apollo_api_key: str | None = None
+    apollo_api_key: SecretStr | None = None
     apollo_base_url: str = "https://api.apollo.io"
-    linkedin_api_token: str | None = None
+    linkedin_api_token: SecretStr | None = None
     linkedin_base_url: str = "https://api.linkedin.com"
     linkedin_search_path: str = Field(default="/rest/companySearch", description="company search, GET, under the base")
     linkedin_api_version: str = Field(default="202506", description="LinkedIn-Version header (YYYYMM)")
@@ -177,10 +197,23 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="a refresh also rereads rows inserted this long before the previous one"
     )
 
-    worker_token: str = Field(
-        default="",
-        description="required (Authorization: Bearer) by the worker's write endpoints (migrate, stats refresh) "
-        "when it binds beyond loopback; without one they are refused there",
+    worker_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host header names the worker answers (a JSON list, or comma-separated; a name without a port "
+        "also matches with the worker's port); empty: the bind host, 127.0.0.1, localhost and [::1]",
+    )
+    worker_token: SecretStr | None = Field(
+        default=None,
+        description="Authorization: Bearer token the worker's write endpoints (migrate, stats refresh) require, "
+        "on loopback too; unset: they refuse every call",
+    )
+    analyst_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description='JSON: analyst name -> token the query endpoint accepts, e.g. {"ana": "..."}; empty: it refuses',
+    )
+    analyst_token: SecretStr | None = Field(
+        default=None,
+        description="the token `leadstream query` sends (this caller's own); unset: the first of analyst_tokens",
     )
     query_max_execution_time_s: float = Field(
         default=30.0, gt=0, description="analysts' queries (the query endpoint, `leadstream query`): time limit"
@@ -189,6 +222,9 @@ class Settings(BaseSettings):
     query_max_result_rows: int = Field(default=100_000, ge=1, description="analysts' queries: rows a result may have")
     query_max_threads: int = Field(
         default=1, ge=0, description="analysts' queries: threads each may use (0: ClickHouse's default, all cores)"
+    )
+    query_max_result_bytes: int = Field(
+        default=16 << 20, ge=1024, description="analysts' queries: bytes a result may hold (and its JSON answer)"
     )
 
     # --- operations -------------------------------------------------------------------------
@@ -204,11 +240,61 @@ class Settings(BaseSettings):
     metrics_lag_interval_s: float = Field(default=5.0, gt=0, description="how often the worker reads consumer lag")
 
     # --- privacy ----------------------------------------------------------------------------
+    sites_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="JSON list of keys sealing the sites' signing secrets on the sites topic (the first seals, "
+        "all open: put a new key first to rotate); `leadstream sites new-key` prints one",
+    )
     # Days a row is kept, as ClickHouse TTLs the worker sets at start (0: kept for good).
     retention_days_events: int = Field(default=395, ge=0)
     retention_days_sessions: int = Field(default=395, ge=0)
     retention_days_calls: int = Field(default=730, ge=0)
     retention_days_dead_letters: int = Field(default=30, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_list(cls, value: object) -> object:
+        if isinstance(value, str):  # a JSON list, or the older comma-separated form
+            text = value.strip()
+            return orjson.loads(text) if text.startswith("[") else [o for o in text.split(",") if o.strip()]
+        return value
+
+    @field_validator("sites_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        for i, key in enumerate(keys):
+            try:
+                ok = len(base64.urlsafe_b64decode(key.get_secret_value().encode())) == 32
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"key {i} is not a sealing key (32 url-safe base64 bytes; `leadstream sites new-key`)")
+        return keys
+
+    @field_validator("worker_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):  # a JSON list, or comma-separated
+            text = value.strip()
+            return orjson.loads(text) if text.startswith("[") else [h.strip() for h in text.split(",") if h.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):  # a JSON list, or comma-separated
+            text = value.strip()
+            return orjson.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, proxies: list[str]) -> list[str]:
+        """Each a network (``10.0.0.0/8``) or one address, written back in its canonical form."""
+        try:
+            return [str(ipaddress.ip_network(p.strip(), strict=False)) for p in proxies]
+        except ValueError as exc:
+            raise ValueError(f"not a CIDR: {exc}") from None
 
     @model_validator(mode="after")
     def _default_dsn(self) -> Settings:
@@ -216,13 +302,23 @@ class Settings(BaseSettings):
             self.clickhouse_dsn = f"chdb://{self.var_dir / 'clickhouse'}"
         return self
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as the ``LEADSTREAM_*`` variables that make them again in a child
+        process (secrets in clear: for a child's environment only, never for a log)."""
+        env = {}
+        for name in type(self).model_fields:
+            value = _revealed(getattr(self, name))
+            if value is not None:
+                env[f"LEADSTREAM_{name.upper()}"] = _as_variable(value)
+        return env
+
     @property
     def topics(self) -> Topics:
         return Topics(self.topic_prefix, self.worker_group)
 
     @property
     def global_origins(self) -> list[str]:
-        return [o for o in self.cors_origins.split(",") if o.strip()]
+        return [o.strip() for o in self.cors_origins if o.strip()]
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -246,13 +342,79 @@ class Settings(BaseSettings):
         return base / f"process-{self.worker_port}" if self.worker_role == "process" else base
 
     @property
-    def worker_on_loopback(self) -> bool:
-        return self.worker_host in LOOPBACK_HOSTS
+    def worker_headers(self) -> dict[str, str]:
+        """What the CLI sends to the worker's write endpoints."""
+        return {"Authorization": f"Bearer {self.worker_token.get_secret_value()}"} if self.worker_token else {}
 
     @property
-    def worker_headers(self) -> dict[str, str]:
-        """What the CLI sends to the worker's endpoints."""
-        return {"Authorization": f"Bearer {self.worker_token}"} if self.worker_token else {}
+    def caller_analyst_token(self) -> SecretStr | None:
+        """The analyst token this process sends: its own, else the first the worker accepts."""
+        return self.analyst_token or next(iter(self.analyst_tokens.values()), None)
+
+    @property
+    def analyst_headers(self) -> dict[str, str]:
+        """What ``leadstream query`` sends to the worker's query endpoint."""
+        token = self.caller_analyst_token
+        return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+
+    @property
+    def worker_host_names(self) -> frozenset[str]:
+        """The Host header values the worker answers, each with and without its port (lower case)."""
+        names = self.worker_allowed_hosts or [self.worker_host, "127.0.0.1", "localhost", "[::1]"]
+        allowed = set()
+        for name in (n.strip().lower() for n in names if n.strip()):
+            if name.count(":") > 1 and not name.startswith("["):  # a bare IPv6 address, as a Host header has it
+                name = f"[{name}]"
+            allowed.add(name)
+            if not re.search(r":\d+$", name):
+                allowed.add(f"{name}:{self.worker_port}")
+        return frozenset(allowed)
+
+
+_SECRET_WORDS = ("token", "key", "secret", "password")
+
+
+def _revealed(value: object) -> object:
+    """A setting's value with its secrets in clear, as JSON-able data."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_revealed(v) for v in value]
+    if isinstance(value, dict):
+        return {str(_revealed(k)): _revealed(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _as_variable(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def settings_problems(exc: Exception) -> list[str]:
+    """What is wrong with the environment, a line per variable, naming it and what was expected
+    (a secret's value is never repeated)."""
+    if isinstance(exc, SettingsError):  # a value that is not the JSON its field needs
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = f"LEADSTREAM_{match.group(1).upper()}" if match else "a LEADSTREAM_ variable"
+        field = Settings.model_fields.get(match.group(1)) if match else None
+        expected = f" (expected: {field.description or field.annotation})" if field is not None else ""
+        return [f"invalid setting {name}: not valid JSON{expected}"]
+    if not isinstance(exc, ValidationError):
+        return [str(exc)]
+    lines = []
+    for error in exc.errors():
+        name = "LEADSTREAM_" + str(error["loc"][0]).upper() if error["loc"] else "a LEADSTREAM_ variable"
+        detail = ".".join(str(p) for p in error["loc"][1:])
+        shown = "" if any(w in name.lower() for w in _SECRET_WORDS) else f"={error.get('input')!r}"
+        lines.append(f"invalid setting {name}{shown}: {error['msg']}" + (f" (at {detail})" if detail else ""))
+    return lines
 
 
 @lru_cache

@@ -22,6 +22,7 @@ import redis
 
 from leadstream.kafka import broker
 from leadstream.settings import REPO_ROOT, Settings
+from leadstream.sites.sealing import new_key
 from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import Warehouse
 
@@ -30,6 +31,7 @@ pytest_plugins = ["tests.edge_fixtures"]
 KAFKA = ("127.0.0.1", 9092)
 REDIS = ("127.0.0.1", 6379)
 _redis_dbs = itertools.cycle(range(1, 16))  # db 0 is left to `make run`
+SITES_KEY = new_key()  # seals the test sites' signing secrets; made anew for each run
 
 
 def port_open(addr: tuple[str, int]) -> bool:
@@ -102,6 +104,7 @@ def isolated_settings(var_dir: Path, chdb_dir: Path) -> Settings:
         processor_flush_s=0.2,
         worker_port=free_port(),
         edge_port=free_port(),
+        sites_keys=[SITES_KEY],
     )
     redis.Redis.from_url(s.redis_url).flushdb()
     return s

@@ -19,10 +19,7 @@ from tests.conftest import delete_topics, isolated_settings
 
 def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADSTREAM_")}
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"LEADSTREAM_{name.upper()}"] = str(value)
-    return env
+    return {**env, **settings.as_environment()}
 
 
 def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -1,8 +1,11 @@
 """Carrying out erasures in the warehouse (the worker does: it owns ClickHouse).
 
 A request names the visitor by its hash only, so rows are matched by hashing their own columns
-in SQL the way ``schemas.privacy.subject`` does. Rows are removed with lightweight DELETEs, and
-the request is recorded in ``erasures`` with how many rows went (no personal data).
+in SQL the way ``schemas.privacy.subject`` does. Rows are removed with lightweight DELETEs, the
+answers the edge keeps in Redis for the visitor's calls (for repeats of the same request) are
+deleted with them, and the request is recorded in ``erasures`` with how many rows went (no
+personal data). The stream processors drop the visitor from their own state (changelog
+tombstones) when the forgotten visitors' mirror moves.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
+import redis.asyncio as aioredis
 from tenacity import AsyncRetrying, before_sleep_log, wait_exponential_jitter
 
 from leadstream.privacy.forgotten import ForgottenVisitors
+from leadstream.redis.replies import answer_key
 from leadstream.schemas.privacy import ErasureRequest, Scope
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
@@ -52,6 +57,11 @@ def delete_sql(table: str, scope: Scope) -> str:
     return f"DELETE FROM {table} WHERE {matching(table, scope)}"
 
 
+def call_ids_sql(scope: Scope) -> str:
+    """The subject's call ids: the edge keeps each call's answer in Redis under it."""
+    return f"SELECT DISTINCT toString(call_id) FROM calls_v WHERE {matching('calls', scope)}"
+
+
 class ErasureExecutor:
     """Carries out each erasure request once; ``settle_s`` lets the sinks' batches converted
     before the request was known land first, so the DELETE takes them too."""
@@ -60,6 +70,8 @@ class ErasureExecutor:
         self._warehouse = warehouse
         self._forgotten = forgotten
         self._settle_s = max(2.0, 3 * settings.sink_flush_s)
+        self._redis_url = settings.redis_url
+        self._namespace = settings.topic_prefix
 
     async def run(self) -> None:
         while True:
@@ -86,6 +98,8 @@ class ErasureExecutor:
             return None
         await asyncio.sleep(self._settle_s)
         params = {"site": request.site_id, "subject": request.subject}
+        calls = await self._warehouse.read(call_ids_sql(request.scope), params)
+        await self._forget_answers([row[0] for row in calls.rows])
         counts: dict[str, int] = {}
         for table in ERASED_TABLES:
             sql = count_sql(table, request.scope)
@@ -105,3 +119,14 @@ class ErasureExecutor:
         await self._warehouse.call(lambda c: c.insert("erasures", [row], column_names=columns))
         log.info("erasure %s (%s, %s): %s", request.request_id, request.site_id, request.scope, counts)
         return counts
+
+    async def _forget_answers(self, call_ids: list[str]) -> None:
+        """Delete the stored answers of these calls; raises while Redis is down, so the request is
+        retried (before its rows go: the call ids are read from them)."""
+        if not call_ids:
+            return
+        client = aioredis.from_url(self._redis_url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            await client.delete(*(answer_key(self._namespace, "call", call_id) for call_id in call_ids))
+        finally:
+            await client.aclose()

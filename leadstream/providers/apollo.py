@@ -24,6 +24,9 @@ from leadstream.providers.base import (
     place,
     text,
 )
+from leadstream.providers.base import (
+    secret_value as _secret,
+)
 from leadstream.salesos.stages import domain_key
 from leadstream.settings import Settings
 
@@ -75,7 +78,11 @@ async def search(http: httpx.AsyncClient, settings: Settings, query: ProviderQue
         "POST",
         settings.apollo_base_url.rstrip("/") + SEARCH_PATH,
         params=search_params(query),
-        headers={"x-api-key": settings.apollo_api_key or "", "Accept": "application/json", "Cache-Control": "no-cache"},
+        headers={
+            "x-api-key": _secret(settings.apollo_api_key),
+            "Accept": "application/json",
+            "Cache-Control": "no-cache",
+        },
         retries=settings.provider_retries,
         credential=env_var(CREDENTIAL),
     )

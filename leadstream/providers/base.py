@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from tenacity import AsyncRetrying
 
 from leadstream_client.client import NETWORK_ERRORS, Backoff, Outcome, retrying_kwargs
@@ -22,6 +23,11 @@ MAX_TEXT = 512
 def env_var(setting: str) -> str:
     """The environment variable of a setting: ``apollo_api_key`` -> ``LEADSTREAM_APOLLO_API_KEY``."""
     return f"LEADSTREAM_{setting.upper()}"
+
+
+def secret_value(secret: SecretStr | None) -> str:
+    """A credential setting's value for a request header ('' when unset)."""
+    return secret.get_secret_value() if secret is not None else ""
 
 
 class ProviderError(Exception):

@@ -28,6 +28,9 @@ from leadstream.providers.base import (
     place,
     text,
 )
+from leadstream.providers.base import (
+    secret_value as _secret,
+)
 from leadstream.salesos.stages import domain_key
 from leadstream.settings import Settings
 
@@ -69,7 +72,7 @@ def companies_from(payload: Any) -> ProviderResult:
 
 async def search(http: httpx.AsyncClient, settings: Settings, query: ProviderQuery) -> ProviderResult:
     headers = {
-        "Authorization": f"Bearer {settings.linkedin_api_token or ''}",
+        "Authorization": f"Bearer {_secret(settings.linkedin_api_token)}",
         "Accept": "application/json",
         "X-Restli-Protocol-Version": "2.0.0",
         "LinkedIn-Version": settings.linkedin_api_version,

@@ -75,7 +75,8 @@ class ChatClient:
         """None when no model server is configured (the AI options are off)."""
         if not settings.llm_base_url.strip():
             return None
-        return cls(settings.llm_base_url.strip(), settings.llm_api_key, settings.llm_model, settings.llm_timeout_s)
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+        return cls(settings.llm_base_url.strip(), key, settings.llm_model, settings.llm_timeout_s)
 
     async def complete_json(
         self,

@@ -25,7 +25,7 @@ def _channel(namespace: str, kind: str, request_id: str) -> str:
     return f"{namespace}reply:{kind}:{request_id}"
 
 
-def _answer_key(namespace: str, kind: str, request_id: str) -> str:
+def answer_key(namespace: str, kind: str, request_id: str) -> str:
     return f"{namespace}answer:{kind}:{request_id}"
 
 
@@ -35,7 +35,7 @@ async def post_reply(
     """Worker side: store the answer, then wake whoever waits for it."""
     body = orjson.dumps(payload, default=str)
     async with client.pipeline(transaction=False) as pipe:
-        pipe.set(_answer_key(namespace, kind, request_id), body, ex=ANSWER_TTL_S)
+        pipe.set(answer_key(namespace, kind, request_id), body, ex=ANSWER_TTL_S)
         pipe.publish(_channel(namespace, kind, request_id), body)
         await pipe.execute()
 
@@ -119,7 +119,7 @@ class ReplyHub:
         if not self.available:
             return None
         try:
-            raw = await self._client.get(_answer_key(self._namespace, kind, request_id))
+            raw = await self._client.get(answer_key(self._namespace, kind, request_id))
         except Exception:
             return None
         return orjson.loads(raw) if raw else None

@@ -16,7 +16,8 @@ class SiteRecord(BaseModel):
     public_id: PublicId
     name: str = ""
     origins: list[str] = Field(default_factory=list, description="exact origins, e.g. https://shop.example")
-    signing_secret: str | None = None
+    signing_secret: str | None = Field(default=None, description="in clear in memory only, never on the topic")
+    signing_secret_sealed: str | None = Field(default=None, description="the secret as published: encrypted")
     require_consent: bool = False  # events without consent_scopes count as not consented
     active: bool = True
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -31,3 +32,8 @@ class SiteRecord(BaseModel):
                 raise ValueError(f"origin {origin!r} must be exact, like https://shop.example (no wildcards)")
             cleaned.append(origin)
         return cleaned
+
+    @property
+    def signed(self) -> bool:
+        """Does the site require signed call-events?"""
+        return bool(self.signing_secret or self.signing_secret_sealed)

@@ -12,6 +12,7 @@ from leadstream.kafka.broker import core_topics, ensure_topics, new_producer
 from leadstream.kafka.topic_mirror import TopicMirror
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
+from leadstream.sites.sealing import seal, unseal
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ class SiteRegistry(TopicMirror):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, settings.topics.sites)
+        self._settings = settings
         self._sites: dict[str, SiteRecord] = {}
         self._origins: frozenset[str] | None = frozenset()  # None: rebuild on next read
 
@@ -48,16 +50,22 @@ class SiteRegistry(TopicMirror):
         except ValueError:
             log.error("ignoring malformed site record for key %r", key)
             return
-        self._sites[site.public_id] = site
+        if site.signing_secret and not site.signing_secret_sealed:
+            log.warning(
+                "site %s: its signing secret is on the topic in clear; `sites update --secret` seals it",
+                key,
+            )
+        self._sites[site.public_id] = unseal(self._settings, site)
 
 
 async def publish_site(settings: Settings, site: SiteRecord) -> None:
-    """Write a site to the registry (create or replace); durable when this returns."""
+    """Write a site to the registry (create or replace), its secret sealed; durable when this returns."""
+    sealed = seal(settings, site)
     await ensure_topics(settings, [s for s in core_topics(settings) if s.name == settings.topics.sites])
     producer = new_producer(settings)
     await producer.start()
     try:
-        value = site.model_dump_json().encode()
+        value = sealed.model_dump_json().encode()
         await producer.send_and_wait(settings.topics.sites, value, key=site.public_id.encode())
     finally:
         await producer.stop()

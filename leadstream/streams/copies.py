@@ -198,7 +198,7 @@ def site_from(record: ConsumerRecord) -> list[object]:
     except ValidationError as exc:
         raise _poison(exc) from None
     # The signing secret stays in the registry topic; analysts only see whether one is set.
-    flags = [int(bool(site.signing_secret)), int(site.require_consent), int(site.active)]
+    flags = [int(site.signed), int(site.require_consent), int(site.active)]
     return [site.public_id, site.name, site.origins, *flags, site.updated_at]
 
 
