@@ -36,11 +36,16 @@ The reference's false positives are designed out (each has a test):
   instructions" is high-risk (+50, not blocked alone), "ignore all previous instructions" blocks.
 
 Bounds of ``scan_payload`` (all keyword-overridable): depth 32, 100 000 nodes, 10 000 strings, 20 000
-characters in one string, 256 000 characters in all. Scanning costs about 1 µs per character plus
-about 40 µs per distinct short string, so the worst accepted body costs well under a second of CPU,
-while real request bodies are a few kilobytes. A body beyond any bound is refused (``blocked``, with
-the bound in ``reason``) rather than partially scanned, since the unscanned part is where an attacker
-would put the payload.
+characters in one string, 256 000 characters in all. A body beyond any bound is refused (``blocked``,
+with the bound in ``reason``) rather than partially scanned, since the unscanned part is where an
+attacker would put the payload.
+
+Cost. Each pattern runs only on text holding the literal words every match of it contains (read from
+the pattern itself; a linear ``in`` test), so business text skips almost all of them: about 0.2 µs a
+character plus 10-20 µs a distinct short string, 50-120 ms of CPU for a 256 KiB body (text stuffed
+with every trigger word costs about 1 µs a character). Every regex is linear in the text: bounded
+repeats, no nested unbounded quantifiers. :func:`scan_steps` does the same work in slices of a few
+milliseconds, so an event loop can serve other requests while a large body is scanned.
 """
 
 from __future__ import annotations
@@ -49,9 +54,11 @@ import base64
 import binascii
 import html
 import re
+import re._constants as _c
+import re._parser as _parser
 import string
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -69,6 +76,7 @@ __all__ = [
     "level_for",
     "sanitize_text",
     "scan_payload",
+    "scan_steps",
     "scan_text",
 ]
 
@@ -77,6 +85,11 @@ MAX_NODES = 100_000
 MAX_STRINGS = 10_000
 MAX_STRING_CHARS = 20_000
 MAX_TOTAL_CHARS = 256_000
+# scan_steps' slices: a character of text is one unit of work, a string also costs about this many
+# (casefolding, normalising and the heuristics of a short string take as long as ~100 characters of
+# pattern matching); a slice is a few milliseconds.
+UNITS_PER_STRING = 100
+SLICE_UNITS = 8_000
 
 CRITICAL_POINTS = 100
 HIGH_POINTS = 50
@@ -165,6 +178,84 @@ class ScanResult:
         }
 
 
+# --- literal prefilter ------------------------------------------------------------------------------
+# Python's regex engine tries every alternative of a pattern at every position, so running the patterns
+# over long text costs about 1 us per character per pattern. Every match of a pattern contains certain
+# literal text ("ignore" or "disregard" ..., and "instruction"), which ``str.__contains__`` finds in
+# linear time. The conditions are read from the patterns' own parse trees (no list to keep in step), and
+# only patterns whose condition holds are run: a pattern skipped could not have matched, so every verdict
+# is the one running it would give.
+
+_Need = bool | str | tuple[str, tuple["_Need", ...]]  # True: no condition; "lit": must occur; ("and"|"or", parts)
+
+
+def _all_of(parts: list[_Need]) -> _Need:
+    kept = [p for p in parts if p is not True]
+    if any(p is False for p in kept):
+        return False
+    kept = list(dict.fromkeys(kept))
+    # longest literal first: the rarest, so an absent one short-circuits soonest
+    kept.sort(key=lambda p: -len(p) if isinstance(p, str) else 0)
+    return True if not kept else kept[0] if len(kept) == 1 else ("and", tuple(kept))
+
+
+def _any_of(parts: list[_Need]) -> _Need:
+    if any(p is True for p in parts):
+        return True
+    kept = list(dict.fromkeys(p for p in parts if p is not False))
+    return False if not kept else kept[0] if len(kept) == 1 else ("or", tuple(kept))
+
+
+def _needs(items: Any) -> _Need:
+    """What every match of the parsed sequence ``items`` contains; literals lower-cased (text is folded)."""
+    parts: list[_Need] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        if run:
+            parts.append("".join(run).lower())
+            run.clear()
+
+    for op, arg in items:
+        if op is _c.LITERAL:
+            run.append(chr(arg))
+            continue
+        # literals just before a group or alternation are the start of each of its branches: the parser
+        # factors "dan|do" into "d(?:an|o)", and "dan" is far rarer than "d"
+        prefix = [(_c.LITERAL, ord(ch)) for ch in run]
+        if op is _c.SUBPATTERN:
+            run.clear()
+            parts.append(_needs(prefix + list(arg[-1])))
+            continue
+        if op is _c.BRANCH:
+            run.clear()
+            parts.append(_any_of([_needs(prefix + list(branch)) for branch in arg[1]]))
+            continue
+        close_run()
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT) and arg[0] >= 1:
+            parts.append(_needs(arg[2]))
+        elif op is _c.ATOMIC_GROUP:
+            parts.append(_needs(arg))
+        # anything else (classes, assertions, optional repeats) requires no particular literal
+    close_run()
+    return _all_of(parts)
+
+
+def _expression(need: _Need) -> str:
+    if isinstance(need, bool):
+        return repr(need)
+    if isinstance(need, str):
+        return f"{need!r} in text"
+    kind, parts = need
+    return "(" + f" {kind} ".join(_expression(p) for p in parts) + ")"
+
+
+def _checker(need: _Need) -> Callable[[str], bool]:
+    """``need`` as one short-circuiting expression of ``in`` tests (a tree walk costs ten times as much).
+    Its only inputs are ``repr()`` of literals taken from this module's own patterns."""
+    return eval(f"lambda text: {_expression(need)}", {"__builtins__": {}})  # type: ignore[no-any-return]
+
+
 # --- patterns -------------------------------------------------------------------------------------
 
 # Patterns are matched against casefolded text, so they are written in lower case and compiled without
@@ -177,6 +268,7 @@ class _Pattern:
     points: int
     regex: re.Pattern[str]
     cased: bool = False
+    may_match: Callable[[str], bool] = bool  # False: the literal text every match contains is absent
 
     def search_in(self, text: str, folded: str) -> re.Match[str] | None:
         return self.regex.search(text if self.cased else folded)
@@ -185,12 +277,17 @@ class _Pattern:
         return [m.span() for m in self.regex.finditer(text if self.cased else folded)]
 
 
+def _compiled(name: str, points: int, pattern: str, cased: bool = False) -> _Pattern:
+    may_match = _checker(_needs(_parser.parse(pattern, re.MULTILINE).data))
+    return _Pattern(name, points, re.compile(pattern, re.MULTILINE), cased, may_match)
+
+
 def _critical(name: str, pattern: str, *, cased: bool = False) -> _Pattern:
-    return _Pattern(name, CRITICAL_POINTS, re.compile(pattern, re.MULTILINE), cased)
+    return _compiled(name, CRITICAL_POINTS, pattern, cased)
 
 
 def _high(name: str, pattern: str) -> _Pattern:
-    return _Pattern(name, HIGH_POINTS, re.compile(pattern, re.MULTILINE))
+    return _compiled(name, HIGH_POINTS, pattern)
 
 
 _OVERRIDE_VERB = r"(?:ignore|disregard|forget|discard)"  # "override" only with "your": a new rule overrides prior ones
@@ -388,10 +485,6 @@ HIGH_PATTERNS: tuple[_Pattern, ...] = (
 )
 
 ALL_PATTERNS = CRITICAL_PATTERNS + HIGH_PATTERNS
-# One pass that says whether any folded pattern can match; most strings match none, and one search is
-# far cheaper than one per pattern for the short strings that make up most bodies.
-_ANY_FOLDED = re.compile("|".join(f"(?:{p.regex.pattern})" for p in ALL_PATTERNS if not p.cased), re.MULTILINE)
-_CASED = tuple(p for p in ALL_PATTERNS if p.cased)
 
 SUSPICIOUS_TOKENS = frozenset(
     {
@@ -520,7 +613,7 @@ def _pattern_hits(text: str) -> list[tuple[_Pattern, list[tuple[int, int]]]]:
     """Patterns found in ``text``, critical first; a high pattern entirely inside counted matches is
     dropped (the reference's "already reported" rule)."""
     folded = text.casefold()
-    candidates = ALL_PATTERNS if _ANY_FOLDED.search(folded) else _CASED
+    candidates = [p for p in ALL_PATTERNS if p.may_match(folded)]  # the others could not match
     counted: list[tuple[int, int]] = []
     hits = []
     for pattern in candidates:
@@ -687,9 +780,39 @@ def scan_payload(
     not text and are skipped (they still count as nodes). Beyond any bound the body is refused:
     ``blocked`` with ``reason`` naming the bound and ``path`` where it was crossed.
     """
+    steps = scan_steps(
+        obj,
+        max_depth=max_depth,
+        max_strings=max_strings,
+        max_string_chars=max_string_chars,
+        max_total_chars=max_total_chars,
+        max_nodes=max_nodes,
+    )
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+
+def scan_steps(
+    obj: Any,
+    *,
+    slice_units: int = SLICE_UNITS,
+    max_depth: int = MAX_DEPTH,
+    max_strings: int = MAX_STRINGS,
+    max_string_chars: int = MAX_STRING_CHARS,
+    max_total_chars: int = MAX_TOTAL_CHARS,
+    max_nodes: int = MAX_NODES,
+) -> Generator[None, None, ScanResult]:
+    """:func:`scan_payload` in slices: the generator yields after about ``slice_units`` of work (a
+    character is one unit, a string :data:`UNITS_PER_STRING` more) and returns the same result. A
+    caller on an event loop lets other requests run between slices, so a large body holds the loop
+    for a slice at a time (a few milliseconds) rather than for its whole scan."""
     max_string_chars = min(max_string_chars, MAX_STRING_CHARS)  # scan_text refuses longer text anyway
     walk = _Walk(max_strings, max_string_chars, max_total_chars, max_nodes)
     stack: list[tuple[Any, str, int, bool]] = [(obj, "$", 0, False)]
+    done_units = 0
     while stack:
         node, path, depth, in_key = stack.pop()
         walk.nodes += 1
@@ -700,6 +823,10 @@ def scan_payload(
             walk.scan(node, path, in_key)
             if walk.worst.blocked:
                 return walk.result()
+            done_units += len(node) + UNITS_PER_STRING
+            if done_units >= slice_units:
+                done_units = 0
+                yield
         elif isinstance(node, Mapping | list | tuple):
             if depth >= max_depth:
                 return walk.refuse("max_depth", path)
