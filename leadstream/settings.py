@@ -37,6 +37,7 @@ class Topics:
         self.os_companies = f"{prefix}os.companies"
         self.os_signals = f"{prefix}os.signals"
         self.os_runs = f"{prefix}os.runs"
+        self.os_feedback = f"{prefix}os.feedback"  # Decision Mode feedback, copied into os_feedback
         self.erasures = f"{prefix}erasures"
         # The scorer's and matcher's changelogs, named as Faust named them when the two ran on it,
         # so that their state carries over.

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 
 from leadstream import __version__
+from leadstream.api import more_routes
 from leadstream.api import routes as os_routes
 from leadstream.api.openapi import add_os_schemas
 from leadstream.commands.heap import settle_heap
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
     add_tracking_docs(api)
     api.include_router(os_routes.router)
     add_os_schemas(api)
+    more_routes.install(api)  # rank, enrich, intelligence/*, __diag
     api.add_middleware(VaryOriginMiddleware)
 
     @api.exception_handler(Exception)

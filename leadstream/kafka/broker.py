@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
+from leadstream.salesos.more_calls import MORE_STAGES
 from leadstream.salesos.stages import STAGES as OS_STAGES
 from leadstream.settings import Settings
 
@@ -94,7 +95,8 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.os_companies, settings.topic_partitions),
         TopicSpec(t.os_signals, settings.topic_partitions),
         TopicSpec(t.os_runs, settings.topic_partitions),
-        *(TopicSpec(t.os_stage(stage), settings.topic_partitions) for stage in OS_STAGES),
+        TopicSpec(t.os_feedback, settings.topic_partitions),
+        *(TopicSpec(t.os_stage(stage), settings.topic_partitions) for stage in (*OS_STAGES, *MORE_STAGES)),
     ]
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.schemas.event_view import read_record
 from leadstream.schemas.os import OSCompany, OSSignal
+from leadstream.schemas.os_more import OSFeedback
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
@@ -76,6 +77,7 @@ RUN_COLUMNS = (
     "finished_at",
     "execution_ms",
 )
+FEEDBACK_COLUMNS = tuple(OSFeedback.model_fields)
 
 
 def _poison(exc: ValidationError) -> Poison:
@@ -280,6 +282,14 @@ def run_from(record: ConsumerRecord) -> list[object]:
     ]
 
 
+def feedback_from(record: ConsumerRecord) -> list[object]:
+    try:
+        feedback = OSFeedback.model_validate_json(record.value or b"")
+    except ValidationError as exc:
+        raise _poison(exc) from None
+    return [getattr(feedback, column) for column in FEEDBACK_COLUMNS]
+
+
 def copy_specs(settings: Settings, forgotten: ForgottenVisitors | None = None) -> list[TableSinkSpec]:
     t = settings.topics
     events = events_leave_out(forgotten)
@@ -312,4 +322,5 @@ def copy_specs(settings: Settings, forgotten: ForgottenVisitors | None = None) -
         TableSinkSpec("os-companies", t.os_companies, "os_companies", (*COMPANY_COLUMNS, *OFFSETS), company_from),
         TableSinkSpec("os-signals", t.os_signals, "os_signals", (*SIGNAL_COLUMNS, *OFFSETS), signal_from),
         TableSinkSpec("os-runs", t.os_runs, "os_runs", (*RUN_COLUMNS, *OFFSETS), run_from),
+        TableSinkSpec("os-feedback", t.os_feedback, "os_feedback", (*FEEDBACK_COLUMNS, *OFFSETS), feedback_from),
     ]

@@ -29,6 +29,7 @@ from leadstream.observability.logs import PARTITION, RUN_ID
 from leadstream.providers import CONNECTORS, ProviderQuery, search_providers
 from leadstream.redis.replies import post_reply
 from leadstream.salesos.discovery_v2 import discovery_v2_data, search
+from leadstream.salesos.more_calls import INTELLIGENCE_ENDPOINTS, MORE_STAGES
 from leadstream.salesos.stages import (
     STAGES,
     discover,
@@ -47,6 +48,7 @@ from leadstream.scoring.os_scores import score_entity
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
 from leadstream.streams.os_ai import OSAssistant
+from leadstream.streams.os_more import MoreStages, records_of
 from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.checkpoint import Outcome
 from leadstream.streams.runtime.dead_letters import invalid_reason
@@ -72,6 +74,7 @@ class OSStages:
         self._settings = settings
         self._warehouse = warehouse
         self._ai = OSAssistant(settings)
+        self._more = MoreStages(settings, warehouse)
 
     async def _rows(self, sql: str, tenant: str, **params: str) -> list[dict[str, Any]]:
         result = await self._warehouse.read(sql, {"tenant": tenant, **params})
@@ -194,6 +197,12 @@ class OSStages:
         await self._ai.write_outreach(run, options, items, leads, resolve_profile(profile), score)
         run.results["outreach"] = items
 
+    async def intelligence(self, run: OSRun) -> None:
+        """Enrich, Decision Mode, feedback, deal evaluation and diag (``streams/os_more.py``)."""
+        refusal = await self._more.handle(run)
+        if refusal is not None:
+            raise StageError(*refusal)
+
     def handler(self, stage: str) -> Callable[[OSRun], Awaitable[None]]:
         return getattr(self, stage)  # type: ignore[no-any-return]
 
@@ -217,6 +226,8 @@ def answer(run: OSRun) -> dict[str, Any]:
         data = discovery_v2_data(r["discovery"], r["rank"], run.request, run.context)
     elif run.endpoint.endswith("/outreach"):
         data = {"outreach_items": r["outreach"], "total": len(r["outreach"])}
+    elif run.endpoint in INTELLIGENCE_ENDPOINTS:
+        data = r["intelligence"]
     else:
         data = {"pipeline_id": run.run_id, "status": "completed", "stages": pipeline_stages(run)}
     return {"status": 200, "data": data, "tenant_id": run.tenant_id, "endpoint": run.endpoint}
@@ -294,6 +305,8 @@ class OSStage:
                 outcome.emit(topics.os_stage(run.stages[0]), key, key, run.model_dump_json().encode())
                 continue
             answers.append((run.run_id, reply))
+            for topic, record_key, value in records_of(run, topics):  # feedback: durable before its answer
+                outcome.emit(topic, record_key, record_key, value)
             finished = {**run.model_dump(mode="json"), "answer": reply, "finished_at": datetime.now(UTC).isoformat()}
             outcome.emit(topics.os_runs, key, key, orjson.dumps(finished))
         if answers:
@@ -349,7 +362,7 @@ def register_os_chain(app: faust.App, settings: Settings, warehouse: Warehouse, 
             metrics_label=f"os_{stage}",
             commit_behind=True,  # a commit would hold up the runs behind it (commits.py)
         )
-        for stage in STAGES
+        for stage in (*STAGES, *MORE_STAGES)
     ]
     for runner in runners:
         app.task(runner.run)

@@ -204,4 +204,13 @@ BREAKER_POLICIES: dict[str, BreakerPolicy] = {
     "discovery_v2": BreakerPolicy(failure_threshold=3, reset_timeout_s=60.0, retries=2, request_timeout_s=30.0),
     "outreach": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=2, request_timeout_s=20.0),
     "pipeline": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=1, request_timeout_s=65.0),
+    # The SaaS's other calls, as its client ships them: Decision Mode shares discovery's settings, feedback
+    # and deal evaluation the general ones (feedback 1 retry, deal 2). Enrich has no breaker in the SaaS;
+    # the edge keeps one, as its stage may call the providers.
+    "intelligence_session": BreakerPolicy(failure_threshold=3, reset_timeout_s=60.0, retries=2, request_timeout_s=30.0),
+    "intelligence_feedback": BreakerPolicy(
+        failure_threshold=5, reset_timeout_s=30.0, retries=1, request_timeout_s=10.0
+    ),
+    "deal_evaluation": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=2, request_timeout_s=10.0),
+    "enrich": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=0, request_timeout_s=10.0),
 }

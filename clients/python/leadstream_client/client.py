@@ -16,14 +16,16 @@ Both have the same methods and share every rule below; they differ only in the h
 * A circuit breaker per endpoint (:mod:`leadstream_client.breaker`) records one outcome per call, after
   its retries.
 * Fallback: when the breaker is open, when retries are exhausted, or on a 5xx (500 is not retried, but it
-  is the server's failure) or an unreadable 2xx body, discovery, discovery_v2, score, outreach, pipeline and
-  ``get_pipeline`` return the contract's fallback body (:func:`fallback_body`) and never raise.
+  is the server's failure) or an unreadable 2xx body, discovery, discovery_v2, score, outreach, pipeline,
+  ``get_pipeline``, intelligence_session, intelligence_feedback and deal_evaluation return the contract's
+  fallback body (:func:`fallback_body`) and never raise.
 * Any other 4xx (and 3xx) raises :class:`OSClientError` with the status, ``error`` and ``error_code``:
   auth, validation and not-found errors are the caller's bugs, which a fallback would hide (the reference
   SaaS turned a bad token into ``success: true, fallback: true``). They do not count as breaker
   failures: the endpoint answered.
-* ``health()`` and ``version()`` have no breaker and no fallback (a made-up health answer would defeat
-  its purpose): when the OS cannot be reached they raise :class:`OSUnavailableError`.
+* ``health()``, ``version()``, ``diag()``, ``rank()`` and ``enrich()`` have no breaker and no fallback (a
+  made-up health answer would defeat its purpose; the SaaS has none for rank and enrich): when the OS cannot
+  be reached they raise :class:`OSUnavailableError`.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ CLIENT_POLICIES: dict[str, BreakerPolicy] = {
     "pipeline_status": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=2, request_timeout_s=10.0),
     "health": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=1, request_timeout_s=5.0),
     "version": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=1, request_timeout_s=5.0),
+    # No breaker or fallback for these (as the SaaS ships them): rank is computed at the edge, diag reports.
+    "rank": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=0, request_timeout_s=10.0),
+    "diag": BreakerPolicy(failure_threshold=5, reset_timeout_s=30.0, retries=0, request_timeout_s=10.0),
 }
 
 Outcome = httpx.Response | httpx.TransportError
@@ -253,6 +258,12 @@ _ROUTES: Mapping[str, _Route] = {
     "pipeline_status": _Route("GET", "/api/os/pipeline/{pipeline_id}"),
     "health": _Route("GET", "/api/os/health", falls_back=False),
     "version": _Route("GET", "/api/os/version", falls_back=False),
+    "rank": _Route("POST", "/api/os/rank", falls_back=False),
+    "enrich": _Route("POST", "/api/os/enrich", falls_back=False),
+    "intelligence_session": _Route("POST", "/api/os/intelligence/session"),
+    "intelligence_feedback": _Route("POST", "/api/os/intelligence/feedback"),
+    "deal_evaluation": _Route("POST", "/api/os/intelligence/deal-evaluation"),
+    "diag": _Route("GET", "/api/os/__diag", falls_back=False),
 }
 
 
@@ -339,15 +350,22 @@ class _Core:
             self._fixed_headers["x-user-id"] = user_id
         self._fixed_headers["X-Client"] = client_name
 
-    def headers(self, request_id: str) -> dict[str, str]:
+    def headers(self, request_id: str, tenant_header: bool = True) -> dict[str, str]:
         headers = {**self._fixed_headers, "x-request-id": request_id}
+        if not tenant_header:  # the body names the tenant (enrich for "system")
+            del headers["x-tenant-id"]
         bearer = self._bearer_token() if callable(self._bearer_token) else self._bearer_token
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         return headers
 
     def prepare(
-        self, endpoint: str, body: dict[str, Any] | None, request_id: str | None, pipeline_id: str | None = None
+        self,
+        endpoint: str,
+        body: dict[str, Any] | None,
+        request_id: str | None,
+        pipeline_id: str | None = None,
+        tenant_header: bool = True,
     ) -> _Call:
         route, policy = _ROUTES[endpoint], self.policies[endpoint]
         request_id = request_id or str(uuid.uuid4())
@@ -359,7 +377,7 @@ class _Core:
             endpoint=endpoint,
             method=route.method,
             path=path,
-            headers=self.headers(request_id),
+            headers=self.headers(request_id, tenant_header),
             body=body,
             timeout=policy.request_timeout_s,
             retries=policy.retries,
@@ -461,7 +479,12 @@ class _OSClientBase(Generic[R]):
         return self._core.policies
 
     def _call(
-        self, endpoint: str, body: dict[str, Any] | None, request_id: str | None, pipeline_id: str | None = None
+        self,
+        endpoint: str,
+        body: dict[str, Any] | None,
+        request_id: str | None,
+        pipeline_id: str | None = None,
+        tenant_header: bool = True,
     ) -> R:
         raise NotImplementedError
 
@@ -567,6 +590,113 @@ class _OSClientBase(Generic[R]):
         """``GET /api/os/version``; raises :class:`OSUnavailableError` when the OS cannot answer."""
         return self._call("version", None, request_id)
 
+    # --- the SaaS's other calls -------------------------------------------------------------------
+
+    def rank(
+        self,
+        entities: Sequence[Mapping[str, Any]],
+        *,
+        profile: str | None = None,
+        weights: Mapping[str, float] | None = None,
+        limit: int | None = None,
+        explain: bool | None = None,
+        request_id: str | None = None,
+        **extra: Any,
+    ) -> R:
+        """``POST /api/os/rank``: ``entities`` are ``{"id", "scores": {q_score, t_score, l_score, e_score}}``
+        (at most 100); answered by the edge. No breaker or fallback: failures raise."""
+        options = _compact({"profile": profile, "weights": weights, "limit": limit, "explain": explain})
+        body: dict[str, Any] = {"entities": [dict(e) for e in entities], "tenant_id": self._core.tenant_id}
+        if options:
+            body["options"] = options
+        return self._call("rank", {**body, **extra}, request_id)
+
+    def enrich(
+        self,
+        entity_ids: Sequence[str],
+        *,
+        tenant_id: str | None = None,
+        enrichment_sources: Sequence[str] | None = None,
+        request_id: str | None = None,
+        **extra: Any,
+    ) -> R:
+        """``POST /api/os/enrich``: each id (a domain or company id) with its industry and the sources that
+        named it. ``tenant_id`` (e.g. ``"system"``, as the SaaS sends) replaces the client's, and then only the
+        body names the tenant. No breaker or fallback: failures raise."""
+        body: dict[str, Any] = {"tenant_id": tenant_id or self._core.tenant_id, "entity_ids": list(entity_ids)}
+        if enrichment_sources is not None:
+            body["enrichment_sources"] = list(enrichment_sources)
+        own_tenant = tenant_id is None or tenant_id == self._core.tenant_id
+        return self._call("enrich", {**body, **extra}, request_id, tenant_header=own_tenant)
+
+    def intelligence_session(
+        self,
+        leads: Sequence[Mapping[str, Any]],
+        *,
+        vertical: str = "banking",
+        sub_vertical: str = "employee_banking",
+        region_code: str = "UAE",
+        user_id: str | None = None,
+        persona_id: str | None = None,
+        user_preferences: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        **extra: Any,
+    ) -> R:
+        """``POST /api/os/intelligence/session`` (Decision Mode): the answer's fields are at the top level
+        (``session_id``, ``primary_recommendation``, ``shortlist``, ``total_available``, ``collapsed_count``)."""
+        fields = {
+            "tenant_id": self._core.tenant_id,
+            "persona_id": persona_id,
+            "vertical": vertical,
+            "sub_vertical": sub_vertical,
+            "region_code": region_code,
+            "leads": [dict(lead) for lead in leads],
+            "user_id": user_id,
+            "user_preferences": user_preferences,
+        }
+        return self._call("intelligence_session", {**_compact(fields), **extra}, request_id)
+
+    def intelligence_feedback(
+        self,
+        session_id: str,
+        company_id: str,
+        action: str,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        request_id: str | None = None,
+        **extra: Any,
+    ) -> R:
+        """``POST /api/os/intelligence/feedback``: LIKE, DISLIKE, SAVE or DISMISS a session's company."""
+        fields = {"session_id": session_id, "company_id": company_id, "action": action, "metadata": metadata}
+        return self._call("intelligence_feedback", {**_compact(fields), **extra}, request_id)
+
+    def deal_evaluation(
+        self,
+        deal_context: Mapping[str, Any],
+        *,
+        persona_id: str | None = None,
+        vertical: str | None = None,
+        sub_vertical: str | None = None,
+        user_id: str | None = None,
+        request_id: str | None = None,
+        **extra: Any,
+    ) -> R:
+        """``POST /api/os/intelligence/deal-evaluation``: ``deal_context`` needs ``company_name``; the answer's
+        ``verdict``, ``confidence``, ``reasoning``, ``risk_factors`` and ``decisive_action`` are at the top level."""
+        fields = {
+            "tenant_id": self._core.tenant_id,
+            "persona_id": persona_id,
+            "vertical": vertical,
+            "sub_vertical": sub_vertical,
+            "deal_context": dict(deal_context),
+            "user_id": user_id,
+        }
+        return self._call("deal_evaluation", {**_compact(fields), **extra}, request_id)
+
+    def diag(self, *, request_id: str | None = None) -> R:
+        """``GET /api/os/__diag``: version, stages and breakers, configured providers, reachability."""
+        return self._call("diag", None, request_id)
+
 
 class OSClient(_OSClientBase[Awaitable[dict[str, Any]]]):
     """Async client (``httpx.AsyncClient``); use ``async with`` or call :meth:`aclose`.
@@ -617,9 +747,14 @@ class OSClient(_OSClientBase[Awaitable[dict[str, Any]]]):
         await self.aclose()
 
     def _call(
-        self, endpoint: str, body: dict[str, Any] | None, request_id: str | None, pipeline_id: str | None = None
+        self,
+        endpoint: str,
+        body: dict[str, Any] | None,
+        request_id: str | None,
+        pipeline_id: str | None = None,
+        tenant_header: bool = True,
     ) -> Awaitable[dict[str, Any]]:
-        return self._run(self._core.prepare(endpoint, body, request_id, pipeline_id))
+        return self._run(self._core.prepare(endpoint, body, request_id, pipeline_id, tenant_header))
 
     async def _run(self, call: _Call) -> dict[str, Any]:
         if not self._core.admit(call):
@@ -687,9 +822,14 @@ class SyncOSClient(_OSClientBase[dict[str, Any]]):
         self.close()
 
     def _call(
-        self, endpoint: str, body: dict[str, Any] | None, request_id: str | None, pipeline_id: str | None = None
+        self,
+        endpoint: str,
+        body: dict[str, Any] | None,
+        request_id: str | None,
+        pipeline_id: str | None = None,
+        tenant_header: bool = True,
     ) -> dict[str, Any]:
-        call = self._core.prepare(endpoint, body, request_id, pipeline_id)
+        call = self._core.prepare(endpoint, body, request_id, pipeline_id, tenant_header)
         if not self._core.admit(call):
             return self._core.refused(call)
         outcome: Outcome | None = None

@@ -165,6 +165,52 @@ def _pipeline_fallback(request: Mapping[str, Any], now: datetime) -> dict[str, A
     }
 
 
+def _enrich_fallback(request: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Each asked id unknown: no industry and no source (a fallback never invents one)."""
+    ids = request.get("entity_ids")
+    ids = ids if isinstance(ids, list) else [request["entity_id"]] if request.get("entity_id") else []
+    entities = [{"entity_id": str(i), "domain": None, "industry": None, "sources": []} for i in ids[:100]]
+    return {"entities": entities, "sources_failed": [], "sources_unavailable": [], "fallback": True}
+
+
+def _session_fallback(request: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Decision Mode unavailable: no recommendation (the SaaS then shows its plain company list)."""
+    leads = request.get("leads")
+    return {
+        "session_id": None,
+        "primary_recommendation": None,
+        "shortlist": [],
+        "total_available": len(leads) if isinstance(leads, list) else 0,
+        "collapsed_count": 0,
+        "fallback": True,
+        "message": "Decision Mode temporarily unavailable",
+    }
+
+
+def _feedback_fallback(request: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """Not confirmed: it may still be recorded, so the caller should not send it again."""
+    return {
+        "feedback_recorded": False,
+        "preference_updated": False,
+        "what_changed": None,
+        "fallback": True,
+        "message": "Feedback not confirmed - it may still be recorded",
+    }
+
+
+def _deal_evaluation_fallback(request: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The skeptical default the SaaS itself falls back to."""
+    return {
+        "verdict": "HIGH_RISK",
+        "confidence": 0.5,
+        "reasoning": "Evaluation temporarily unavailable: treat the deal as high risk until it can be evaluated",
+        "risk_factors": [],
+        "decisive_action": "Request additional validation",
+        "session_id": None,
+        "fallback": True,
+    }
+
+
 _FALLBACKS: Mapping[str, Callable[[Mapping[str, Any], datetime], dict[str, Any]]] = {
     "discovery": _discovery_fallback,
     "discovery_v2": _discovery_v2_fallback,
@@ -172,7 +218,14 @@ _FALLBACKS: Mapping[str, Callable[[Mapping[str, Any], datetime], dict[str, Any]]
     "outreach": _outreach_fallback,
     "pipeline": _pipeline_fallback,
     "pipeline_status": _pipeline_fallback,
+    "enrich": _enrich_fallback,
+    "intelligence_session": _session_fallback,
+    "intelligence_feedback": _feedback_fallback,
+    "deal_evaluation": _deal_evaluation_fallback,
 }
+
+# Answers read at the top level of the body (``data`` holds the same), as the SaaS reads them.
+TOP_LEVEL = frozenset({"intelligence_session", "intelligence_feedback", "deal_evaluation"})
 
 
 def fallback_data(endpoint: str, request: Mapping[str, Any] | None = None, *, now: datetime | None = None) -> dict:
@@ -182,10 +235,12 @@ def fallback_data(endpoint: str, request: Mapping[str, Any] | None = None, *, no
 
 def fallback_body(endpoint: str, request: Mapping[str, Any] | None = None, *, now: datetime | None = None) -> dict:
     """The contract's fallback body for ``endpoint`` (discovery, discovery_v2, score, outreach,
-    pipeline, pipeline_status),
+    pipeline, pipeline_status, enrich, intelligence_session, intelligence_feedback, deal_evaluation),
     echoing what it can of the ``request`` body: ``{"success": true, "data": {..., "fallback": true}, "timestamp"}``.
 
     For ``pipeline_status`` pass ``{"pipeline_id": ...}``. Never raises on a malformed request.
     """
     now = now or datetime.now(UTC)
-    return {"success": True, "data": _FALLBACKS[endpoint](request or {}, now), "timestamp": _iso_ms(now)}
+    data = _FALLBACKS[endpoint](request or {}, now)
+    top = data if endpoint in TOP_LEVEL else {}  # where the SaaS reads these answers
+    return {"success": True, **top, "data": data, "timestamp": _iso_ms(now)}

@@ -236,6 +236,11 @@ def test_policies_follow_the_contract_table() -> None:
         "discovery_v2": (2, 30.0),
         "outreach": (2, 20.0),
         "pipeline": (1, 65.0),
+        # the SaaS's other calls, as its client ships them
+        "intelligence_session": (2, 30.0),
+        "intelligence_feedback": (1, 10.0),
+        "deal_evaluation": (2, 10.0),
+        "enrich": (0, 10.0),
     }
     assert all(p.success_threshold == 2 for p in BREAKER_POLICIES.values())
     assert BREAKER_POLICIES["discovery"].failure_threshold == 3
