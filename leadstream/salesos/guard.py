@@ -438,7 +438,9 @@ HIGH_PATTERNS: tuple[_Pattern, ...] = (
     ),
     _high(
         "role_label",
-        r"^\s*(?:#{2,}\s*(?:system|instructions?|assistant|response)\b|(?:system|developer)\s+(?:prompt|message)\s*:"
+        # [^\S\n]: whitespace within the line. "^\s*" let each of n line starts run over the n newlines
+        # after it, n^2 steps (12 s for 19,000 newlines); a label after blank lines starts its own line anyway.
+        r"^[^\S\n]*(?:#{2,}\s*(?:system|instructions?|assistant|response)\b|(?:system|developer)\s+(?:prompt|message)\s*:"
         r"|\[(?:system|assistant|admin)\]|```\s*(?:system|instructions?)\b)",
     ),
     _high(
