@@ -238,6 +238,14 @@ def candidates(
     return out
 
 
+def _place(entity: Mapping[str, Any]) -> str | None:
+    """Its city, else its location, as text (a list or object of places is not a city)."""
+    for field in ("city", "location"):
+        if text := _text(entity.get(field)):
+            return text[:256]
+    return None
+
+
 def _shortlisted(c: Candidate, rank: int) -> dict[str, Any]:
     e = c.entity
     return {
@@ -247,7 +255,7 @@ def _shortlisted(c: Candidate, rank: int) -> dict[str, Any]:
         "name": e.get("name"),
         "industry": e.get("industry"),
         "domain": domain_key(e.get("domain")),
-        "city": e.get("city") or e.get("location"),
+        "city": _place(e),
         "headcount": headcount(e),
         "size_bucket": size_bucket(e),
         "score": c.score,

@@ -47,7 +47,11 @@ class RankWeights(BaseModel):
     e_score: int | float | None = Field(None, ge=0, le=100)
 
 
-class RankOptions(_Open):
+class RankOptions(BaseModel):
+    """Unknown option keys are dropped: nothing reads them."""
+
+    model_config = ConfigDict(extra="ignore")
+
     profile: str | None = Field(None, max_length=64, description=PROFILE_HELP, examples=["banking_employee"])
     weights: RankWeights | None = Field(None, description="custom weights instead of the profile's (missing: 0)")
     limit: int = Field(100, ge=1, le=MAX_RANKED, description="at most this many ranked entities")
