@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import orjson
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
@@ -96,19 +96,23 @@ class Settings(BaseSettings):
     call_reply_timeout_s: float = Field(default=2.0, gt=0, description="wait for the matcher, then 202 queued")
 
     # --- sales OS ---------------------------------------------------------------------------
-    os_tokens: str = Field(
-        default="{}",
-        description='JSON: token -> tenants it may act for, e.g. {"s3cret": ["acme", "globex"]} or {"s3cret": ["*"]}',
+    os_tokens: Annotated[dict[str, list[str]], NoDecode] = Field(
+        default_factory=dict,
+        description='JSON object: token -> list of tenants it may act for, e.g. {"s3cret": ["acme", "globex"]} or '
+        '{"s3cret": ["*"]}; empty: every /api/os call is refused',
     )
     os_reply_timeout_s: float = Field(default=5.0, gt=0, description="wait for the stage chain, then fallback")
     os_pipeline_timeout_s: float = Field(default=10.0, gt=0)
-    os_jwt_key: str = Field(
-        default="",
-        description="verifies Authorization: Bearer JWTs (PEM public key or HS secret); empty: Bearer not checked",
+    os_jwt_key: SecretStr | None = Field(
+        default=None,
+        description="verifies Authorization: Bearer JWTs (PEM public key or HS secret); unset: Bearer not checked. "
+        "Set, it needs LEADSTREAM_OS_JWT_AUDIENCE and LEADSTREAM_OS_JWT_ISSUER",
     )
-    os_jwt_algorithms: str = Field(default="RS256", description="comma-separated JWT algorithms accepted")
-    os_jwt_audience: str = Field(default="", description="required JWT aud when set")
-    os_jwt_issuer: str = Field(default="", description="required JWT iss when set")
+    os_jwt_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS256"], description="JWT algorithms accepted: a JSON list, or comma-separated"
+    )
+    os_jwt_audience: str = Field(default="", description="the aud every JWT must carry (required with a key)")
+    os_jwt_issuer: str = Field(default="", description="the iss every JWT must carry (required with a key)")
     llm_base_url: str = Field(
         default="", description="OpenAI-compatible API base, e.g. https://api.openai.com/v1; empty: AI options off"
     )
@@ -260,6 +264,40 @@ class Settings(BaseSettings):
             return orjson.loads(text) if text.startswith("[") else [o for o in text.split(",") if o.strip()]
         return value
 
+    @field_validator("os_tokens", mode="before")
+    @classmethod
+    def _os_token_table(cls, value: object) -> object:
+        """Checked here, whole, so an error names the variable and never a token (they are secrets)."""
+        return os_token_table(value)
+
+    @field_validator("os_jwt_key", mode="before")
+    @classmethod
+    def _blank_jwt_key(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("os_jwt_algorithms", mode="before")
+    @classmethod
+    def _jwt_algorithms(cls, value: object) -> object:
+        if isinstance(value, str):  # a JSON list, or comma-separated
+            text = value.strip()
+            return orjson.loads(text) if text.startswith("[") else [a.strip() for a in text.split(",") if a.strip()]
+        return value
+
+    @field_validator("os_jwt_issuer")
+    @classmethod
+    def _jwt_claims_named(cls, issuer: str, info: ValidationInfo) -> str:
+        """A key without an audience would take tokens minted for any other service that trusts the same
+        issuer; without an issuer, tokens of any issuer using the key. Both are refused at start."""
+        if info.data.get("os_jwt_key") is not None:
+            missing = [
+                f"LEADSTREAM_OS_JWT_{name.upper()}"
+                for name, value in (("audience", info.data.get("os_jwt_audience", "")), ("issuer", issuer))
+                if not str(value).strip()
+            ]
+            if missing:
+                raise ValueError(f"LEADSTREAM_OS_JWT_KEY is set, so {' and '.join(missing)} must be set too")
+        return issuer.strip()
+
     @field_validator("sites_keys")
     @classmethod
     def _fernet_keys(cls, keys: list[SecretStr]) -> list[SecretStr]:
@@ -370,6 +408,31 @@ class Settings(BaseSettings):
             if not re.search(r":\d+$", name):
                 allowed.add(f"{name}:{self.worker_port}")
         return frozenset(allowed)
+
+
+def os_token_table(value: object) -> dict[str, list[str]]:
+    """``LEADSTREAM_OS_TOKENS`` as ``{token: [tenant, ...]}``: a JSON object (text or already decoded) whose
+    every value is a list of tenant names. A string where the list belongs is refused, not read as its
+    letters; the message never repeats a token."""
+    expected = 'expected a JSON object of token -> list of tenants, e.g. {"<token>": ["acme", "globex"]}'
+    if isinstance(value, str | bytes):
+        try:
+            value = orjson.loads(value or "{}")
+        except orjson.JSONDecodeError:
+            raise ValueError(f"LEADSTREAM_OS_TOKENS is not valid JSON: {expected}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"LEADSTREAM_OS_TOKENS is a JSON {type(value).__name__}: {expected}")
+    table: dict[str, list[str]] = {}
+    for n, (token, tenants) in enumerate(value.items(), start=1):
+        where = f"LEADSTREAM_OS_TOKENS, token {n} of {len(value)}"
+        if not isinstance(token, str) or not token.strip():
+            raise ValueError(f"{where}: a token must be a non-empty string; {expected}")
+        if not isinstance(tenants, list):
+            raise ValueError(f"{where}: its tenants are a JSON {type(tenants).__name__}, not a list; {expected}")
+        if not tenants or not all(isinstance(t, str) and t.strip() for t in tenants):
+            raise ValueError(f'{where}: its tenants must be non-empty strings ("*": any tenant); {expected}')
+        table[token] = [t.strip() for t in tenants]
+    return table
 
 
 _SECRET_WORDS = ("token", "key", "secret", "password")

@@ -2,9 +2,12 @@
 
 Two credentials: ``x-pr-os-token`` (always required; which tenants it may act for) and, when a
 verification key is configured (``LEADSTREAM_OS_JWT_KEY``), ``Authorization: Bearer <JWT>``, the
-contract's production OIDC token. With a key, the Bearer token is required and must verify (signature
-by the key, an allowed algorithm, not expired, ``exp`` present, and ``aud`` / ``iss`` when configured);
-without one, a Bearer header is accepted and not looked at. Either failing is the contract's 401.
+contract's production OIDC token. With a key, the Bearer token is required and must verify: signature
+by the key, an allowed algorithm, ``exp`` present and not past, ``aud`` and ``iss`` present and equal to
+the configured audience and issuer. A key without an audience and an issuer is refused at start: an
+unchecked audience would take tokens the same issuer minted for any other service (a Google ID token
+for someone else's Cloud Run service, say). Without a key, a Bearer header is accepted and not looked
+at. Either credential failing is the contract's 401.
 """
 
 from __future__ import annotations
@@ -12,14 +15,13 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jwt
-import orjson
+from pydantic import SecretStr
 
-if TYPE_CHECKING:
-    from leadstream.settings import Settings
+from leadstream.settings import Settings, os_token_table
 
 log = logging.getLogger(__name__)
 VERIFIED_CACHE_SIZE = 1024  # tokens verified once are taken again until they expire: a SaaS reuses one for an hour
@@ -47,10 +49,16 @@ class BearerVerifier:
     ``none`` is never allowed.
     """
 
-    def __init__(self, key: str, algorithms: str = "RS256", audience: str = "", issuer: str = "") -> None:
+    def __init__(self, key: str, algorithms: str | Sequence[str], audience: str, issuer: str) -> None:
         if key.lstrip().startswith("-----BEGIN") and "\\n" in key:
             key = key.replace("\\n", "\n")  # a PEM squeezed onto one line of an env file
-        names = [a.strip() for a in algorithms.split(",") if a.strip()]
+        if not audience.strip() or not issuer.strip():
+            raise ValueError(
+                "LEADSTREAM_OS_JWT_KEY needs LEADSTREAM_OS_JWT_AUDIENCE and LEADSTREAM_OS_JWT_ISSUER: "
+                "tokens are accepted only for this audience, from this issuer"
+            )
+        listed = algorithms.split(",") if isinstance(algorithms, str) else algorithms
+        names = [a.strip() for a in listed if a.strip()]
         if not names or any(a.lower() == "none" for a in names):
             raise ValueError("LEADSTREAM_OS_JWT_ALGORITHMS must name signing algorithms, e.g. RS256 (never none)")
         self._keys: dict[str, Any] = {}
@@ -59,16 +67,19 @@ class BearerVerifier:
                 self._keys[name] = jwt.get_algorithm_by_name(name).prepare_key(key)
             except (NotImplementedError, jwt.InvalidKeyError, ValueError, TypeError) as exc:
                 raise ValueError(f"LEADSTREAM_OS_JWT_KEY is not a usable {name} key: {exc}") from None
-        self._audience = audience or None
-        self._issuer = issuer or None
+        self._audience = audience.strip()
+        self._issuer = issuer.strip()
         self._verified: dict[str, tuple[float, dict[str, Any]]] = {}  # token -> (exp, claims); oldest first
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BearerVerifier | None:
         """None when no key is configured: Bearer tokens are then accepted unverified."""
-        if not settings.os_jwt_key.strip():
+        key = settings.os_jwt_key
+        # a copy of settings made with model_copy(update=...) is not validated: a plain string may come
+        secret = key.get_secret_value() if isinstance(key, SecretStr) else str(key or "")
+        if not secret.strip():
             return None
-        return cls(settings.os_jwt_key, settings.os_jwt_algorithms, settings.os_jwt_audience, settings.os_jwt_issuer)
+        return cls(secret, settings.os_jwt_algorithms, settings.os_jwt_audience, settings.os_jwt_issuer)
 
     def verify(self, authorization: str | None) -> dict[str, Any]:
         """The token's claims, or AUTH_FAILED (missing, not Bearer, malformed, bad signature, expired,
@@ -104,7 +115,7 @@ class BearerVerifier:
             algorithms=[alg],
             audience=self._audience,
             issuer=self._issuer,
-            options={"require": ["exp"], "verify_aud": self._audience is not None},  # aud unchecked if unset
+            options={"require": ["exp", "aud", "iss"]},
         )
 
 
@@ -113,11 +124,9 @@ class TokenTable:
 
     With a :class:`BearerVerifier`, a request also needs a Bearer token it accepts."""
 
-    def __init__(self, spec: str, bearer: BearerVerifier | None = None) -> None:
-        raw = orjson.loads(spec or "{}")
-        if not isinstance(raw, dict):
-            raise ValueError('LEADSTREAM_OS_TOKENS must be a JSON object: {"token": ["tenant", ...]}')
-        self._tokens = {str(k).encode(): frozenset(map(str, v)) for k, v in raw.items() if k}
+    def __init__(self, tokens: Mapping[str, Sequence[str]] | str, bearer: BearerVerifier | None = None) -> None:
+        table = os_token_table(tokens)  # the settings' own check: a string where a list belongs is refused
+        self._tokens = {token.encode(): frozenset(tenants) for token, tenants in table.items()}
         self._bearer = bearer
 
     def tenants_for(self, token: str) -> frozenset[str] | None:

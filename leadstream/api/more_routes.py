@@ -30,6 +30,7 @@ from leadstream.api.routes import (
     REPLY_KIND,
     Refused,
     _authenticate,
+    _guard,
     _json_body,
     _tenant,
     _through_the_chain,
@@ -43,7 +44,6 @@ from leadstream.providers import CONNECTORS
 from leadstream.salesos.breaker import CircuitBreaker
 from leadstream.salesos.context import ContextNotAvailable, SalesContext, resolve_sales_context
 from leadstream.salesos.fallbacks import fallback_data
-from leadstream.salesos.guard import scan_payload
 from leadstream.salesos.more_calls import (
     DEAL_EVALUATION,
     DIAG,
@@ -114,11 +114,6 @@ def _validated(endpoint: str, body: dict[str, Any]) -> BaseModel:
         raise Refused(400, validation_message(exc), "OS_INVALID_REQUEST") from None
 
 
-def _guard(body: dict[str, Any]) -> None:
-    if scan_payload(body).blocked:
-        raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
-
-
 def _context(request: Request, body: dict[str, Any]) -> SalesContext:
     return resolve_sales_context(body, {k.lower(): v for k, v in request.headers.items()})
 
@@ -131,12 +126,12 @@ def _top_level(call: Call, data: dict[str, Any], fallback: bool = False) -> JSON
     return JSONResponse(body, headers={"x-request-id": call.request_id})
 
 
-def _breaker(edge: OSEdge, key: str) -> CircuitBreaker:
-    return edge.breakers[key]
+def _breaker(edge: OSEdge, key: str, tenant: str) -> CircuitBreaker:
+    return edge.breakers.get(key, tenant)
 
 
 def _breaker_states(edge: OSEdge) -> dict[str, Any]:
-    return {name: getattr(b, "state", b) for name, b in edge.breakers.items()}
+    return dict(edge.breakers.states())
 
 
 async def _chain(
@@ -155,7 +150,7 @@ async def _chain(
     key, top_level = CHAINED[call.endpoint]
     run_id = run_id or f"run-{uuid.uuid4().hex}"
     RUN_ID.set(run_id)
-    breaker = _breaker(edge, key)
+    breaker = _breaker(edge, key, tenant)
 
     def fallback(reason: str) -> Response:
         OS_FALLBACKS.labels(key, reason).inc()
@@ -186,10 +181,10 @@ async def _chain(
         raise
     if answer is None:
         breaker.record_failure()
-        breaker_state(key, breaker)
+        breaker_state(edge, key, tenant)
         return fallback("no_reply")
     breaker.record_success()
-    breaker_state(key, breaker)
+    breaker_state(edge, key, tenant)
     if answer["status"] != 200:
         return call.fail(answer["status"], answer["error"], answer["error_code"])
     return _top_level(call, answer["data"]) if top_level else call.ok(answer["data"])
@@ -201,7 +196,7 @@ async def _accepted(request: Request, endpoint: str, *, gated: bool = True) -> t
     allowed = _authenticate(request)
     body = await _json_body(request)
     tenant = _tenant(allowed, request, body)
-    _guard(body)
+    await _guard(body)
     context = _context(request, body) if gated else resolve_sales_context({}, {})
     return _validated(endpoint, body), tenant, context
 

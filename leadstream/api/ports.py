@@ -1,6 +1,6 @@
 """What the sales-OS handlers need from the edge that runs them (``edge.state.EdgeState``
 provides it): Kafka publishing and request-reply as the tracking handlers know them, plus the
-OS token table and the circuit breakers."""
+OS token table and the circuit breakers (per endpoint and tenant)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Protocol
 
 from leadstream.api.auth import TokenTable
 from leadstream.ingest.ports import AwaitsReplies, Publishes
-from leadstream.salesos.breaker import CircuitBreaker
+from leadstream.salesos.breaker import BreakerRegistry
 from leadstream.settings import Settings
 
 
@@ -27,6 +27,6 @@ class OSEdge(Protocol):
     @property
     def os_auth(self) -> TokenTable: ...
     @property
-    def breakers(self) -> dict[str, CircuitBreaker]: ...
+    def breakers(self) -> BreakerRegistry: ...
     @property
     def ready(self) -> bool: ...

@@ -18,16 +18,16 @@ from starlette.responses import Response
 from leadstream import __version__
 from leadstream.api.auth import OSAuthError, tenant_of
 from leadstream.api.envelope import OS_VERSION, Call
+from leadstream.api.guarding import guard_body
 from leadstream.api.openapi import ERROR_RESPONSES, documented, validation_message
 from leadstream.api.ports import OSEdge
 from leadstream.kafka.broker import BrokerUnavailable
 from leadstream.observability.logs import RUN_ID
 from leadstream.observability.metrics import BREAKER_OPEN, OS_FALLBACKS
-from leadstream.salesos.breaker import BreakerState, CircuitBreaker
+from leadstream.salesos.breaker import severity
 from leadstream.salesos.context import ContextNotAvailable, resolve_sales_context
 from leadstream.salesos.discovery_v2 import DISCOVERY_V2_STAGES
 from leadstream.salesos.fallbacks import fallback_data
-from leadstream.salesos.guard import scan_payload
 from leadstream.salesos.outreach import (
     OutreachOptionError,
     normalise_channel,
@@ -58,7 +58,7 @@ async def health(request: Request) -> Response:
             "status": "healthy" if edge.ready else "degraded",
             "kafka": edge.publisher.ready,
             "redis": edge.replies.available,
-            "breakers": {name: b.state for name, b in edge.breakers.items()},
+            "breakers": edge.breakers.states(),  # the worst over tenants; tenants are not named here
         }
     )
 
@@ -95,12 +95,20 @@ def _tenant(allowed: frozenset[str], request: Request, body: dict[str, Any]) -> 
 
 
 def _validated(endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
-    """The body checked against its request model, with values in their documented types (unknown keys kept)."""
+    """The body checked against its request model, with values in their documented types (unknown keys
+    kept or dropped as the model says)."""
     try:
         model = REQUEST_MODELS[endpoint].model_validate(body)
     except ValidationError as exc:
         raise Refused(400, validation_message(exc), "OS_INVALID_REQUEST") from None
     return model.model_dump(mode="json", exclude_unset=True)
+
+
+def admit(endpoint: str, body: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The body as the stages get it (validated, in its documented types) and the stages the run goes
+    through, or :class:`Refused`. Pure: the fuzz tests run what it admits through the stages."""
+    body = _validated(endpoint, body)
+    return body, _check_endpoint(endpoint, body)
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -163,22 +171,20 @@ async def _run(request: Request, endpoint: str) -> Response:
         allowed = _authenticate(request)
         body = await _json_body(request)
         tenant = _tenant(allowed, request, body)
-        if scan_payload(body).blocked:
-            raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
+        await _guard(body)
         try:
             context = resolve_sales_context(body, {k.lower(): v for k, v in request.headers.items()})
         except ContextNotAvailable as exc:
             response = call.fail(400, "Coming Soon", exc.error_code, message=exc.message)
             return response
-        body = _validated(endpoint, body)
-        stages = _check_endpoint(endpoint, body)
+        body, stages = admit(endpoint, body)
     except Refused as refused:
         return call.fail(refused.status, refused.error, refused.error_code)
 
     run_id = f"run-{uuid.uuid4().hex}"
     RUN_ID.set(run_id)
     key = endpoint.replace("-", "_")  # breakers and fallbacks: discovery_v2
-    breaker = edge.breakers[key]
+    breaker = edge.breakers.get(key, tenant)  # one tenant's failures open its own breaker only
     if not breaker.allow():
         OS_FALLBACKS.labels(endpoint, "breaker_open").inc()
         return call.ok(fallback_data(key, {**body, "pipeline_id": run_id}), fallback=True)
@@ -204,21 +210,35 @@ async def _run(request: Request, endpoint: str) -> Response:
         raise
     if answer is None:  # no reply in time, or Kafka refused the run
         breaker.record_failure()
-        breaker_state(endpoint, breaker)
+        breaker_state(edge, key, tenant)
         OS_FALLBACKS.labels(endpoint, "no_reply").inc()
         return call.ok(fallback_data(key, {**body, "pipeline_id": run_id}), fallback=True)
-    breaker.record_success()
-    breaker_state(endpoint, breaker)
+    if answer["status"] >= 500:  # a stage failed on this run: the chain answered, but not well
+        breaker.record_failure()
+    else:
+        breaker.record_success()
+    breaker_state(edge, key, tenant)
     if answer["status"] != 200:
-        return call.fail(answer["status"], answer["error"], answer["error_code"])
+        return _failed(call, answer)
     return call.ok(answer["data"])
 
 
-BREAKER_LEVEL = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+def _failed(call: Call, answer: dict[str, Any]) -> Response:
+    """A refusal the chain answered, in the contract's shape; a stage's own failure is told without its
+    exception's text (that is for the worker's log)."""
+    if answer["status"] >= 500:
+        return call.fail(500, "The OS could not complete this request", "OS_STAGE_FAILED")
+    return call.fail(answer["status"], answer["error"], answer["error_code"])
 
 
-def breaker_state(endpoint: str, breaker: CircuitBreaker) -> None:
-    BREAKER_OPEN.labels(endpoint).set(BREAKER_LEVEL[breaker.state])
+async def _guard(body: dict[str, Any]) -> None:
+    if (await guard_body(body)).blocked:
+        raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
+
+
+def breaker_state(edge: OSEdge, key: str, tenant: str) -> None:
+    """After an outcome: the breaker gauge of ``key`` is the worst over its tenants."""
+    BREAKER_OPEN.labels(key).set(severity(edge.breakers.observe(key, tenant)))
 
 
 async def _through_the_chain(edge: OSEdge, run: OSRun, first: str, endpoint: str) -> dict[str, Any] | None:
@@ -276,7 +296,7 @@ async def pipeline_run(pipeline_id: str, request: Request) -> Response:
     if stored is None or stored.get("tenant_id") != tenant or not str(stored.get("endpoint", "")).endswith("pipeline"):
         return call.fail(404, "No pipeline run with this id", "OS_PIPELINE_NOT_FOUND")
     if stored["status"] != 200:
-        return call.fail(stored["status"], stored["error"], stored["error_code"])
+        return _failed(call, stored)
     return call.ok(stored["data"])
 
 
@@ -289,8 +309,7 @@ async def load_signals(request: Request) -> Response:
         allowed = _authenticate(request)
         body = await _json_body(request)
         tenant = _tenant(allowed, request, body)
-        if scan_payload(body).blocked:
-            raise Refused(400, "Invalid input detected", "INPUT_VALIDATION_FAILED")
+        await _guard(body)
         try:
             load = SignalsLoad.model_validate(body)
         except ValidationError as exc:

@@ -10,7 +10,7 @@ from leadstream.ingest.cors import CorsPolicy
 from leadstream.ingest.ratelimit import RateLimiter
 from leadstream.kafka.publisher import Publisher
 from leadstream.redis.replies import ReplyHub
-from leadstream.salesos.breaker import BREAKER_POLICIES, CircuitBreaker
+from leadstream.salesos.breaker import BreakerRegistry
 from leadstream.settings import Settings
 from leadstream.sites.registry import SiteRegistry
 
@@ -24,7 +24,7 @@ class EdgeState:
     limiter: RateLimiter
     replies: ReplyHub
     os_auth: TokenTable
-    breakers: dict[str, CircuitBreaker]
+    breakers: BreakerRegistry  # per (endpoint, tenant)
 
     @classmethod
     def build(cls, settings: Settings) -> EdgeState:
@@ -37,7 +37,7 @@ class EdgeState:
             limiter=RateLimiter(settings.redis_url),
             replies=ReplyHub(settings.redis_url, namespace=settings.topic_prefix),
             os_auth=TokenTable(settings.os_tokens, BearerVerifier.from_settings(settings)),
-            breakers={name: policy.breaker(name=name) for name, policy in BREAKER_POLICIES.items()},
+            breakers=BreakerRegistry(),
         )
 
     async def start(self) -> None:

@@ -18,9 +18,18 @@ import httpx
 
 from leadstream.providers import apollo, linkedin
 from leadstream.providers.base import ProviderError, ProviderQuery, ProviderResult, env_var
+from leadstream.salesos.breaker import BreakerPolicy, BreakerRegistry
 from leadstream.settings import Settings
 
-__all__ = ["CONNECTORS", "Connector", "ProviderError", "ProviderQuery", "ProviderResult", "search_providers"]
+__all__ = [
+    "CONNECTORS",
+    "Connector",
+    "ProviderError",
+    "ProviderQuery",
+    "ProviderResult",
+    "provider_breakers",
+    "search_providers",
+]
 
 log = logging.getLogger(__name__)
 # A connector may use at most this share of the edge's reply deadline, whatever ``provider_timeout_s`` says:
@@ -48,31 +57,62 @@ CONNECTORS: dict[str, Connector] = {
 }
 
 
+# The reference orchestrator's per-source breaker: open after 3 failures in a row, try again after 60 s.
+# Retries and the timeout are the connector's own (provider_retries, budget_s); these fields are unused.
+PROVIDER_POLICY = BreakerPolicy(failure_threshold=3, reset_timeout_s=60.0, retries=0, request_timeout_s=0.0)
+
+
+def provider_breakers() -> BreakerRegistry:
+    """A breaker per (provider, tenant): a provider failing for one tenant's searches (its filters, its
+    volume) is still asked for every other tenant's."""
+    return BreakerRegistry(dict.fromkeys(CONNECTORS, PROVIDER_POLICY))
+
+
 def budget_s(settings: Settings) -> float:
     """How long one connector call may take, retries included."""
     return min(settings.provider_timeout_s, SHARE_OF_REPLY_TIMEOUT * settings.os_reply_timeout_s)
 
 
 async def search_providers(
-    settings: Settings, names: Iterable[str], query: ProviderQuery
+    settings: Settings, names: Iterable[str], query: ProviderQuery, breakers: BreakerRegistry | None = None
 ) -> tuple[dict[str, ProviderResult], dict[str, str]]:
     """``(found, failed)``: each named provider's result, or the reason it has none; :func:`budget_s` each.
 
-    Names that are not providers are left out of both (the caller decides what they are).
+    Names that are not providers are left out of both (the caller decides what they are). With
+    ``breakers`` (:func:`provider_breakers`), a provider whose breaker for ``query.tenant`` is open is not
+    asked: it fails at once, saying so.
     """
     connectors = [CONNECTORS[n] for n in dict.fromkeys(names) if n in CONNECTORS]
     failed = {c.name: f"no credentials: set {c.env_var}" for c in connectors if not c.configured(settings)}
-    asked = [c for c in connectors if c.name not in failed]
+    asked = []
+    for connector in (c for c in connectors if c.name not in failed):
+        if breakers is None or breakers.get(connector.name, query.tenant).allow():
+            asked.append(connector)
+        else:
+            failed[connector.name] = "circuit open: it failed 3 times in a row; asked again within 60 s"
     if not asked:
         return {}, failed
     async with httpx.AsyncClient(timeout=budget_s(settings), follow_redirects=False) as http:
-        outcomes = await asyncio.gather(*(_bounded(c, http, settings, query) for c in asked))
+        try:
+            outcomes = await asyncio.gather(*(_bounded(c, http, settings, query) for c in asked))
+        except BaseException:  # cancelled: no verdict on the providers
+            for connector in asked:
+                if breakers is not None:
+                    breakers.get(connector.name, query.tenant).release()
+            raise
     found = {}
     for connector, outcome in zip(asked, outcomes, strict=True):
         if isinstance(outcome, ProviderResult):
             found[connector.name] = outcome
         else:
             failed[connector.name] = outcome
+        if breakers is not None:
+            breaker = breakers.get(connector.name, query.tenant)
+            if isinstance(outcome, ProviderResult):
+                breaker.record_success()
+            else:
+                breaker.record_failure()
+            breakers.observe(connector.name, query.tenant)
     return found, failed
 
 

@@ -36,11 +36,13 @@ class ProviderError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ProviderQuery:
-    """What discovery asks a provider for: the request's plain filters, its limit and the active region."""
+    """What discovery asks a provider for: the request's plain filters, its limit and the active region;
+    and for whom (the tenant: each tenant's calls to a provider have a circuit breaker of their own)."""
 
     filters: Mapping[str, str | int | float] = field(default_factory=dict)
     limit: int = 100
     region: str = "UAE"
+    tenant: str = ""
 
     def text(self, *names: str) -> str | None:
         """The first of the named filters that has a value, as text."""

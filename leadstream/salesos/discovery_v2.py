@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from leadstream.salesos.stages import MAX_LIMIT, discover
@@ -72,6 +72,22 @@ def _text(record: Mapping[str, Any], fields: Sequence[str]) -> str:
 def matched_terms(company: Mapping[str, Any], signals: Sequence[Mapping[str, Any]], terms: Sequence[str]) -> list[str]:
     haystack = " ".join([_text(company, _COMPANY_TEXT), *(_text(s, _SIGNAL_TEXT) for s in signals)])
     return [t for t in terms if t in haystack]
+
+
+def query_matcher(
+    query: object, strict: bool
+) -> Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], bool] | None:
+    """Whether a company (with its signals) matches ``query`` as :func:`search` decides; None when every
+    company does (no terms). Lets the caller read only matching companies."""
+    terms = query_terms(query)
+    if not terms:
+        return None
+
+    def matcher(company: Mapping[str, Any], signals: Sequence[Mapping[str, Any]]) -> bool:
+        hits = matched_terms(company, signals, terms)
+        return len(hits) == len(terms) if strict else bool(hits)
+
+    return matcher
 
 
 def search(

@@ -2,8 +2,18 @@
 
 The edge validates every body with its model (a failure is the contract's 400 envelope with
 ``OS_INVALID_REQUEST``, naming the first offending field) and ``/openapi.json`` documents them, with
-examples. Unknown keys are kept (the contract's SaaS sends more than it documents) and travel with the
-run. Rules that have error codes of their own stay at the edge and in the stages: unknown profile
+examples. The stages read only what these models type, so no value of a wrong type reaches them.
+
+Unknown keys, by kind of object:
+
+* the top level of a body and the caller's own records (leads, entity data, signals): kept, and travel
+  with the run (the SaaS sends more than the contract documents; nothing reads those keys untyped);
+* option objects the SaaS fills from its callers (score and outreach options): dropped;
+* configuration the contract spells out whole (a pipeline's ``config``, discovery's ``config``,
+  discovery-v2's ``options``): refused, naming the key, since a misplaced key (``config.limit`` in a
+  pipeline instead of ``config.discovery.limit``) would otherwise be silently ignored.
+
+Rules that have error codes of their own stay at the edge and in the stages: unknown profile
 (``OS_INVALID_PROFILE``), sales context (``VERTICAL_NOT_AVAILABLE`` ...), the injection guard.
 """
 
@@ -32,6 +42,18 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class _Lenient(BaseModel):
+    """Unknown keys are accepted and dropped: nothing reads them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Closed(BaseModel):
+    """Only the documented keys; any other is refused, naming it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class TenantFields(_Open):
     tenant_id: str | None = Field(
         None,
@@ -41,23 +63,35 @@ class TenantFields(_Open):
     enterprise_id: str | None = Field(None, max_length=SHORT, description="Recorded with the run in os_runs")
     region_code: str | None = Field(None, max_length=64, examples=["UAE"])
     vertical_id: str | None = Field(None, max_length=64, examples=["banking"])
+    # the sales context's other spellings, as the reference's middleware reads them (also x-vertical ...)
+    vertical: str | None = Field(None, max_length=64, examples=["banking"])
+    sub_vertical: str | None = Field(None, max_length=64, examples=["employee_banking"])
+    sub_vertical_id: str | None = Field(None, max_length=64)
+    region: str | None = Field(None, max_length=64, examples=["UAE"])
 
 
 class SalesContextBody(_Open):
     vertical: str | None = Field(None, max_length=64, examples=["banking"])
+    vertical_id: str | None = Field(None, max_length=64)
     sub_vertical: str | None = Field(None, max_length=64, examples=["employee_banking"])
+    sub_vertical_id: str | None = Field(None, max_length=64)
     region: str | None = Field(None, max_length=64, examples=["UAE"])
+    region_code: str | None = Field(None, max_length=64)
 
 
 # --- discovery ----------------------------------------------------------------------------------
 
 
-class DiscoveryConfig(_Open):
+class DiscoveryConfig(_Closed):
     sources: list[str] | None = Field(
         None, max_length=16, description="apollo, linkedin, custom (default custom)", examples=[["custom"]]
     )
     limit: int | None = Field(None, ge=1, le=1000, description="at most this many companies (default 100)")
-    filters: dict[str, Any] | None = Field(None, description="plain field values companies must equal")
+    filters: dict[str, Any] | None = Field(
+        None,
+        max_length=32,
+        description="field -> plain value companies must equal (case-insensitive); other values are ignored",
+    )
 
 
 class DiscoveryRequest(TenantFields):
@@ -79,7 +113,7 @@ class DiscoveryRequest(TenantFields):
     config: DiscoveryConfig | None = None
 
 
-class DiscoveryV2Options(_Open):
+class DiscoveryV2Options(_Closed):
     maxResults: int = Field(10, ge=1, le=100, description="at most this many companies")
     strictMode: bool = Field(False, description="every query term must match")
 
@@ -121,7 +155,7 @@ class SignalBody(_Open):
     date: str | None = Field(None, max_length=64, examples=["2026-11-20"])
 
 
-class ScoreOptions(_Open):
+class ScoreOptions(_Lenient):
     include_breakdown: Flag = Field(None, description="default true")
     include_explanation: Flag = Field(None, description="default true")
     ai_explanation: Flag = Field(None, description="only JSON true turns it on")
@@ -168,7 +202,7 @@ class LeadBody(_Open):
     linkedin: str | None = Field(None, max_length=1024)
 
 
-class OutreachOptions(_Open):
+class OutreachOptions(_Lenient):
     channel: str | None = Field(None, max_length=32, description="email | linkedin | call", examples=["email"])
     tone: str | None = Field(None, max_length=32, description="formal | friendly | direct", examples=["friendly"])
     template_id: str | None = Field(None, max_length=SHORT)
@@ -203,10 +237,13 @@ class OutreachRequest(TenantFields):
 # --- pipeline -----------------------------------------------------------------------------------
 
 
-class PipelineConfig(_Open):
+class PipelineConfig(DiscoveryConfig):
+    """The contract's five keys; discovery's own keys (``sources``, ``limit``, ``filters``) are also taken
+    here, with ``discovery``'s winning. Any other key is refused."""
+
     mode: PipelineMode | None = None
     discovery: DiscoveryConfig | None = None
-    enrichment: dict[str, Any] | None = None
+    enrichment: dict[str, Any] | None = Field(None, description="accepted; enrichment has no options yet")
     scoring: ScoreOptions | None = None
     outreach: OutreachOptions | None = None
 

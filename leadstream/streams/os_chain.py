@@ -26,11 +26,13 @@ from pydantic import ValidationError
 
 from leadstream.observability import metrics as m
 from leadstream.observability.logs import PARTITION, RUN_ID
-from leadstream.providers import CONNECTORS, ProviderQuery, search_providers
+from leadstream.providers import CONNECTORS, ProviderQuery, ProviderResult, provider_breakers, search_providers
+from leadstream.providers.custom import TenantCompanies
 from leadstream.redis.replies import post_reply
-from leadstream.salesos.discovery_v2 import discovery_v2_data, search
+from leadstream.salesos.discovery_v2 import discovery_v2_data, query_matcher, search
 from leadstream.salesos.more_calls import INTELLIGENCE_ENDPOINTS, MORE_STAGES
 from leadstream.salesos.stages import (
+    MAX_LIMIT,
     STAGES,
     discover,
     discovery_filters,
@@ -74,6 +76,8 @@ class OSStages:
         self._settings = settings
         self._warehouse = warehouse
         self._ai = OSAssistant(settings)
+        self._custom = TenantCompanies(warehouse)  # discovery reads a page of the tenant's companies at a time
+        self._provider_breakers = provider_breakers()
         self._more = MoreStages(settings, warehouse)
 
     async def _rows(self, sql: str, tenant: str, **params: str) -> list[dict[str, Any]]:
@@ -110,13 +114,14 @@ class OSStages:
         config = run.request.get("config") or {}
         if run.endpoint.endswith("/pipeline"):
             config = {**config, **(config.get("discovery") or {})}
-        tenant = run.tenant_id
-        query = ProviderQuery(discovery_filters(config), discovery_limit(config), run.context.get("region", "UAE"))
-        companies, signals, (external, failed) = await asyncio.gather(
-            self.companies(tenant),
-            self.signals(tenant),
-            search_providers(self._settings, requested_sources(config), query),
+        tenant, sources = run.tenant_id, requested_sources(config)
+        region = run.context.get("region", "UAE")
+        query = ProviderQuery(discovery_filters(config), discovery_limit(config), region, tenant)
+        (companies, signals), (external, failed) = await asyncio.gather(
+            self._custom.matching(tenant, query.limit, query.filters) if "custom" in sources else _nothing(),
+            search_providers(self._settings, sources, query, self._provider_breakers),
         )
+        companies += await self._copies(tenant, sources, external, companies)
         external_found = {name: result.as_dict() for name, result in external.items()}
         run.results["discovery"] = discover(companies, signals, config, failed, external_found)
 
@@ -125,14 +130,25 @@ class OSStages:
         query = run.request.get("query") or ""
         strict = bool((run.request.get("options") or {}).get("strictMode"))
         sources = ["custom", *(c.name for c in CONNECTORS.values() if c.configured(self._settings))]
-        asked = ProviderQuery({"keywords": query} if query.strip() else {}, 100, run.context.get("region", "UAE"))
-        companies, signals, (external, failed) = await asyncio.gather(
-            self.companies(run.tenant_id),
-            self.signals(run.tenant_id),
-            search_providers(self._settings, sources, asked),
+        keywords = {"keywords": query} if query.strip() else {}
+        asked = ProviderQuery(keywords, 100, run.context.get("region", "UAE"), run.tenant_id)
+        (companies, signals), (external, failed) = await asyncio.gather(
+            self._custom.matching(run.tenant_id, MAX_LIMIT, accept=query_matcher(query, strict)),
+            search_providers(self._settings, sources, asked, self._provider_breakers),
         )
+        companies += await self._copies(run.tenant_id, sources, external, companies)
         found = {name: result.as_dict() for name, result in external.items()}
         run.results["discovery"] = search(companies, signals, query, strict, sources, failed, found)
+
+    async def _copies(
+        self, tenant: str, sources: list[str], external: dict[str, ProviderResult], known: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The tenant's companies (beyond ``known``) that providers found too: discovery keeps the
+        tenant's copy in place of a provider's."""
+        if "custom" not in sources or not external:
+            return []
+        found = [c for result in external.values() for c in result.companies]
+        return await self._custom.copies_of(tenant, found, [str(c["company_id"]) for c in known])
 
     async def enrich(self, run: OSRun) -> None:
         run.results["enrich"] = enrich(run.results.get("discovery", {}))
@@ -205,6 +221,10 @@ class OSStages:
 
     def handler(self, stage: str) -> Callable[[OSRun], Awaitable[None]]:
         return getattr(self, stage)  # type: ignore[no-any-return]
+
+
+async def _nothing() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return [], []
 
 
 def answer(run: OSRun) -> dict[str, Any]:

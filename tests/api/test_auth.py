@@ -115,7 +115,7 @@ def test_hs256_refusals(token: str) -> None:
 
 
 def test_a_remembered_token_still_expires() -> None:
-    verifier = BearerVerifier(SECRET, "HS256")
+    verifier = BearerVerifier(SECRET, "HS256", AUDIENCE, ISSUER)
     token = f"Bearer {hs256(exp=int(time.time()) + 1)}"
     assert verifier.verify(token)["sub"] == "saas"
     assert verifier.verify(token)["sub"] == "saas"  # from memory
@@ -124,10 +124,15 @@ def test_a_remembered_token_still_expires() -> None:
         verifier.verify(token)
 
 
-def test_audience_and_issuer_are_optional() -> None:
-    loose = BearerVerifier(PUBLIC_PEM)
-    assert loose.verify(f"Bearer {jwt.encode(without('aud'), PRIVATE, algorithm='RS256')}")["sub"] == "saas"
-    assert loose.verify(f"Bearer {rs256(iss='anyone')}")["iss"] == "anyone"
+@pytest.mark.parametrize(("audience", "issuer"), [("", ISSUER), (AUDIENCE, ""), ("", ""), (" ", ISSUER)])
+def test_a_key_needs_an_audience_and_an_issuer(audience: str, issuer: str) -> None:
+    with pytest.raises(ValueError, match="LEADSTREAM_OS_JWT_AUDIENCE and LEADSTREAM_OS_JWT_ISSUER"):
+        BearerVerifier(PUBLIC_PEM, "RS256", audience, issuer)
+
+
+def test_no_issuer_claim_is_refused() -> None:
+    with pytest.raises(OSAuthError):
+        RS_VERIFIER.verify(f"Bearer {jwt.encode(without('iss'), PRIVATE, algorithm='RS256')}")
 
 
 def test_pem_on_one_line_with_escaped_newlines() -> None:
@@ -148,11 +153,12 @@ def test_pem_on_one_line_with_escaped_newlines() -> None:
 )
 def test_unusable_configuration_is_refused_at_start(key: str, algorithms: str) -> None:
     with pytest.raises(ValueError, match="LEADSTREAM_OS_JWT"):
-        BearerVerifier(key, algorithms)
+        BearerVerifier(key, algorithms, AUDIENCE, ISSUER)
 
 
 def test_from_settings() -> None:
     assert BearerVerifier.from_settings(Settings(os_jwt_key="")) is None
+    assert BearerVerifier.from_settings(Settings()) is None
     verifier = BearerVerifier.from_settings(
         Settings(os_jwt_key=SECRET, os_jwt_algorithms="HS256", os_jwt_audience=AUDIENCE, os_jwt_issuer=ISSUER)
     )
