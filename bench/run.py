@@ -190,7 +190,8 @@ async def fill_topic(settings: Settings, n: int, progress: Progress) -> None:
                     "fingerprint": f"fp-{sid[:8]}",
                     "click_ids": {},
                     "meta": {},
-                    "ip": "203.0.113.7",
+                    "ip_prefix": "203.0.113.0",  # as the edge publishes it: the network and a keyed hash
+                    "visitor_hash": f"{i % 997:032x}",
                     "user_agent": "bench",
                 }
                 futures.append(

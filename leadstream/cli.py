@@ -58,6 +58,8 @@ def edge(
     workers: Annotated[int | None, typer.Option(help="uvicorn worker processes")] = None,
 ) -> None:
     """Run the HTTP edge (tracking and OS endpoints)."""
+    import os
+
     import uvicorn
 
     from leadstream.observability.exposition import prepare_multiprocess_dir
@@ -65,6 +67,10 @@ def edge(
 
     s = get_settings()
     port = port or s.edge_port
+    workers = workers or s.edge_workers
+    if workers != s.edge_workers:  # each process sizes its rate limits without Redis from the count
+        os.environ["LEADSTREAM_EDGE_WORKERS"] = str(workers)
+        get_settings.cache_clear()
     # Before any edge process imports prometheus_client: their metrics add up on GET /metrics.
     prepare_multiprocess_dir(s.var_dir / "metrics" / f"edge-{port}")
     uvicorn.run(
@@ -72,7 +78,8 @@ def edge(
         factory=True,
         host=host or s.edge_host,
         port=port,
-        workers=workers or s.edge_workers,
+        workers=workers,
+        proxy_headers=False,  # the edge resolves the client itself, from LEADSTREAM_TRUSTED_PROXIES only
         log_level="info",
         log_config=uvicorn_log_config(s.log_format),
         access_log=False,

@@ -58,8 +58,9 @@ def require_site(sites: KnowsSites, cors: CorsPolicy, site_id: str, origin: str 
     return site
 
 
-def within_rate(limiter: RateLimiter, scope: str, key: str, limit: int, origin: str | None) -> Decision:
-    decision = limiter.hit(scope, key, limit)
+def within_rate(limiter: RateLimiter, scope: str, key: str, limit: int, origin: str | None, cost: int = 1) -> Decision:
+    """Count ``cost`` units (a batch's events) on ``key``; 429 past the limit."""
+    decision = limiter.hit(scope, key, limit, cost)
     if not decision.allowed:
         raise Rejected(rate_limited(decision, allow_origin(origin)))
     return decision

@@ -2,7 +2,8 @@
 
 ``POST``/``OPTIONS`` on ``/api/sync`` and ``/api/call-event`` (and its ``/v2`` alias), and ``GET /t.js``,
 are answered here; everything else (health, docs, the OS endpoints, lifespan) goes to FastAPI. Handlers raise
-``Rejected`` for contract errors; anything else is a bug, logged and answered 500.
+``Rejected`` for contract errors; anything else is a bug, logged and answered 500. Before a handler runs, the
+client is resolved (``client_ip``) and its invalid-request budget checked (``invalid_budget``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from leadstream.ingest import invalid_budget
 from leadstream.ingest.admission import Rejected
 from leadstream.ingest.call_event import handle_call_event
+from leadstream.ingest.cors import allow_origin
 from leadstream.ingest.ports import TrackingEdge
 from leadstream.ingest.preflight import handle_preflight
-from leadstream.ingest.responses import tracking_error
+from leadstream.ingest.responses import rate_limited, tracking_error
 from leadstream.ingest.script import SCRIPT_PATH, TrackerScript
 from leadstream.ingest.sync import handle_sync
 from leadstream.ingest.wire import Inbound, Reply
@@ -82,15 +85,31 @@ class EdgeApp:
                 await self._framework(scope, receive, send, started)
                 return
         else:
-            try:
-                reply = await handler(self.edge, Inbound.from_scope(scope, receive))
-            except Rejected as rejected:
-                reply = rejected.reply
-            except Exception:
-                log.exception("unhandled error on %s %s", method, path)
-                reply = tracking_error(500, "Internal error")
+            reply = await self._tracking(handler, scope, receive)
         self._metrics.request(path, method, reply.status, time.perf_counter() - started)
         await reply.send(send)
+
+    async def _tracking(self, handler: Handler, scope: Scope, receive: Receive) -> Reply:
+        """A tracking route: the client's invalid-request budget first (POST only), then the handler."""
+        edge = self.edge
+        inbound = Inbound.from_scope(scope, receive, edge.clients)
+        inbound.client_key = edge.anonymiser.client_key(inbound.client_ip)
+        budget = edge.settings.rate_invalid_per_min
+        posted = inbound.method == "POST"
+        if posted and (over := invalid_budget.refused(edge.limiter, inbound.client_key, budget)):
+            origin = inbound.headers.get("origin")
+            known = origin is not None and edge.cors.allowed_anywhere(origin)
+            return rate_limited(over, allow_origin(origin) if known else {})
+        try:
+            reply = await handler(edge, inbound)
+        except Rejected as rejected:
+            reply = rejected.reply
+        except Exception:
+            log.exception("unhandled error on %s %s", inbound.method, inbound.path)
+            reply = tracking_error(500, "Internal error")
+        if posted:
+            invalid_budget.count(edge.limiter, inbound.client_key, budget, reply.status)
+        return reply
 
     async def _framework(self, scope: Scope, receive: Receive, send: Send, started: float) -> None:
         """FastAPI's routes, counted under their route template once the response starts."""

@@ -3,6 +3,11 @@
 The edge publishes the call (keyed by site and fingerprint, like the session updates the
 matcher reads) and waits for the matcher's answer through Redis up to a deadline; past it,
 the call is still durably accepted and the answer is ``queued`` (202).
+
+A call is accepted once: a repeat of an ``event_id`` gets the first answer. A signed call without
+one is known by its signature; a replay of it gets the first answer when it is stored, else 409
+``{"status": "error", "message": ...}`` (the signing errors' shape), and its call id is derived
+from the signature, so even a replay that got through would replace the first call's row.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from leadstream.schemas.sites import SiteRecord
 from leadstream.scoring.phone import normalize_phone
 
 REPLY_KIND = "call"
+REPLAYED = "Replayed request: this signed call was already accepted (sign each call anew, or send an event_id)"
 
 
 async def handle_call_event(edge: TrackingEdge, inbound: Inbound) -> Reply:
@@ -38,8 +44,8 @@ async def handle_call_event(edge: TrackingEdge, inbound: Inbound) -> Reply:
     except ValidationError as exc:
         raise invalid(PayloadError.from_validation(exc), origin) from None
     site = require_site(edge.sites, edge.cors, call.site_id, origin)
-    ip = inbound.client_ip
-    quota = within_rate(edge.limiter, "call", f"{site.public_id}:{ip}", settings.rate_call_per_min, origin)
+    rate_key = f"{site.public_id}:{inbound.client_key}"
+    quota = within_rate(edge.limiter, "call", rate_key, settings.rate_call_per_min, origin)
     problem = signing_problem(site, inbound, raw)
     if problem:
         return Reply.json(401, {"status": "error", "message": problem}, allow_origin(origin))
@@ -47,11 +53,18 @@ async def handle_call_event(edge: TrackingEdge, inbound: Inbound) -> Reply:
     within_rate(edge.limiter, "call-fp", fp_key, settings.rate_call_fp_per_min, origin)
 
     headers = {**quota.headers(), **allow_origin(origin)}
-    call_id = call.call_id(fresh=uuid7())
+    # A signed call without an event id is known by its signature: used once (see ``replay``).
+    signature = inbound.headers["x-ops-signature"] if site.signing_secret and call.event_id is None else None
+    call_id = call.call_id(fresh=uuid7(), signature=signature)
     replies = edge.replies
     if call.event_id is not None and (earlier := await replies.stored(REPLY_KIND, str(call_id))):
         return Reply.json(200, earlier, headers)  # the same answer, nothing new created
+    if signature is not None and not await edge.replays.first_use(site.public_id, signature):
+        if earlier := await replies.stored(REPLY_KIND, str(call_id)):
+            return Reply.json(200, earlier, headers)  # a replay is a repeat: the first answer
+        return Reply.json(409, {"status": "error", "message": REPLAYED}, allow_origin(origin))
 
+    user_agent = inbound.headers.get("user-agent") or ""
     record = CallRecord(
         call_id=call_id,
         event_id=call.event_id,
@@ -63,8 +76,9 @@ async def handle_call_event(edge: TrackingEdge, inbound: Inbound) -> Reply:
         url=call.url,
         click_ids=call.click_ids(),
         received_at=datetime.now(UTC),
-        ip=ip,
-        user_agent=(inbound.headers.get("user-agent") or "")[:512] or None,
+        ip_prefix=edge.anonymiser.network(inbound.client_ip),
+        visitor_hash=edge.anonymiser.visitor_hash(site.public_id, inbound.client_ip, user_agent),
+        user_agent=user_agent[:512] or None,
     )
     waiting = replies.expect(REPLY_KIND, str(call_id)) if replies.available else None
     try:
@@ -84,7 +98,7 @@ async def handle_call_event(edge: TrackingEdge, inbound: Inbound) -> Reply:
 
 
 def signing_problem(site: SiteRecord, inbound: Inbound, raw: bytes) -> str | None:
-    """Why the request fails the site's signing rules (SPEC §2.2), or None.
+    """Why the request fails the site's signing rules, or None.
 
     A sent ``X-Ops-Site-Id`` (OpsMantik's signed mode) must name the body's site, signed or not.
     """

@@ -11,8 +11,11 @@ from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
 
 if TYPE_CHECKING:
+    from leadstream.ingest.anonymise import Anonymiser
+    from leadstream.ingest.client_ip import ClientAddress
     from leadstream.ingest.cors import CorsPolicy
     from leadstream.ingest.ratelimit import RateLimiter
+    from leadstream.ingest.replay import ReplayGuard
 
 
 class Publishes(Protocol):
@@ -49,3 +52,9 @@ class TrackingEdge(Protocol):
     def limiter(self) -> RateLimiter: ...
     @property
     def replies(self) -> AwaitsReplies: ...
+    @property
+    def clients(self) -> ClientAddress: ...
+    @property
+    def anonymiser(self) -> Anonymiser: ...
+    @property
+    def replays(self) -> ReplayGuard: ...

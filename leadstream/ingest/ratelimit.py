@@ -1,15 +1,18 @@
-"""Per-minute request limits, counted in Redis across edges, decided without a round trip.
+"""Per-minute limits, counted in Redis across edges, decided without a round trip.
 
+A limit counts units: events for ``/api/sync`` (a batch costs its events), requests elsewhere.
 A fixed window named in the key (``...:<minute>``) gives an exact ``Retry-After``. Each edge
 decides locally from what it knows of a key's count: the total Redis last reported (every
 edge's hits) plus this process's hits since. Those hits go to Redis together, at most every
-``sync_s`` (one pipeline: INCRBY per key, EXPIRE NX), and the totals that come back are what
-the edge knows next. So the request path never waits for Redis, and a key's count reaches
-every edge within ``sync_s``: all edges together may admit at most the hits of one sync
-interval per other edge beyond a limit; one edge alone is exact.
+``sync_s`` (one pipeline, one round trip: INCRBY of each key's count, EXPIRE NX), and the
+totals that come back are what the edge knows next. So the request path never waits for Redis,
+and a key's count reaches every edge within ``sync_s``: all edges together may admit at most the
+hits of one sync interval per other edge beyond a limit; one edge alone is exact.
 
-Losing Redis never stops ingestion: the same counting goes on in this process (the same
-limits, per process) and the unsent hits are sent once Redis answers again.
+Losing Redis never stops ingestion: each process then counts its own hits in the same fixed
+windows against its share of the limit, ``ceil(limit / processes)`` (``LEADSTREAM_EDGE_WORKERS``),
+so all the edge's processes together still admit about the limit, and a client offering less
+than its share to a process is never refused. The unsent hits are sent once Redis answers again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -42,13 +46,41 @@ class Decision:
 
 
 def decide(count: int, limit: int, now: float, window_s: int = WINDOW_S) -> Decision:
-    """The verdict for the ``count``-th request in the current window."""
+    """The verdict for a hit that brings the current window's count to ``count``."""
     retry_after = max(1, window_s - int(now) % window_s)
     return Decision(count <= limit, limit, max(0, limit - count), retry_after)
 
 
+def local_budget(limit: int, processes: int) -> int:
+    """One process's share of a limit while the processes cannot share counts: rounded up, at least 1."""
+    return max(1, -(-limit // max(1, processes)))
+
+
+def count_and_judge(
+    counts: WindowCounts, name: str, cost: int, limit: int, now: float, *, shared: bool, processes: int
+) -> Decision:
+    """Count ``cost`` units on ``name`` at ``now`` and judge them: against the limit and every edge's
+    count while counts are ``shared`` (Redis answers), else against this process's share and its own."""
+    counts.roll(int(now) // WINDOW_S)
+    known = counts.hit(name, cost)
+    if shared:
+        return decide(known, limit, now)
+    return decide(counts.mine(name), local_budget(limit, processes), now)
+
+
+def judge_without_counting(
+    counts: WindowCounts, name: str, limit: int, now: float, *, shared: bool, processes: int
+) -> Decision:
+    """Whether ``name`` has a unit left at ``now``, without counting one."""
+    counts.roll(int(now) // WINDOW_S)
+    if shared:
+        return decide(counts.peek(name) + 1, limit, now)
+    return decide(counts.mine(name) + 1, local_budget(limit, processes), now)
+
+
 class WindowCounts:
-    """This window's counts per key: the shared total last seen, and local hits not yet shared.
+    """This window's counts per key: the shared total last seen, local hits not yet shared, and
+    all of this process's hits (what it judges by alone while Redis is away).
 
     Pure bookkeeping (no I/O): ``hit`` counts, ``take_unsent`` hands the unsent hits to a sync,
     ``shared`` records the totals it got back (or ``unsent_again`` puts them back on failure).
@@ -59,16 +91,26 @@ class WindowCounts:
         self._known: dict[str, int] = {}  # total in Redis, as last reported
         self._sending: dict[str, int] = {}  # hits in the sync in flight
         self._unsent: dict[str, int] = {}  # hits since
+        self._mine: dict[str, int] = {}  # this process's hits in the window
 
     def roll(self, window: int) -> None:
         if window != self.window:
-            self.window, self._known, self._sending, self._unsent = window, {}, {}, {}
+            self.window, self._known, self._sending, self._unsent, self._mine = window, {}, {}, {}, {}
 
-    def hit(self, name: str) -> int:
-        """Count one hit on ``name``; return its place in the window's count as far as known."""
-        unsent = self._unsent.get(name, 0) + 1
+    def hit(self, name: str, cost: int = 1) -> int:
+        """Count ``cost`` hits on ``name``; return the window's count after them, as far as known."""
+        unsent = self._unsent.get(name, 0) + cost
         self._unsent[name] = unsent
+        self._mine[name] = self._mine.get(name, 0) + cost
         return self._known.get(name, 0) + self._sending.get(name, 0) + unsent
+
+    def peek(self, name: str) -> int:
+        """The window's count on ``name`` as far as known, counting nothing."""
+        return self._known.get(name, 0) + self._sending.get(name, 0) + self._unsent.get(name, 0)
+
+    def mine(self, name: str) -> int:
+        """This process's hits on ``name`` in the window."""
+        return self._mine.get(name, 0)
 
     @property
     def has_unsent(self) -> bool:
@@ -93,9 +135,22 @@ class WindowCounts:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str, timeout_s: float = 0.1, sync_s: float = SYNC_S) -> None:
+    """``processes``: how many edge processes share the limits (their share applies without Redis).
+    Keys name a site and a client by what the caller passes: pass no whole IP (it would be kept in Redis)."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        *,
+        processes: int = 1,
+        timeout_s: float = 0.1,
+        sync_s: float = SYNC_S,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._timeout_s = timeout_s
         self._sync_s = sync_s
+        self._processes = processes
+        self._clock = clock
         self._redis = aioredis.from_url(redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self._counts = WindowCounts()
         self._sync: asyncio.TimerHandle | asyncio.Task[object] | None = None  # the next or current sync
@@ -106,14 +161,25 @@ class RateLimiter:
         """False after a failed sync, until one succeeds."""
         return self._redis_ok
 
-    def hit(self, scope: str, key: str, limit: int) -> Decision:
-        now = time.time()
-        window = int(now) // WINDOW_S
-        self._counts.roll(window)
-        count = self._counts.hit(f"leadstream:rl:{scope}:{key}:{window}")
+    def _name(self, scope: str, key: str, now: float) -> str:
+        return f"leadstream:rl:{scope}:{key}:{int(now) // WINDOW_S}"
+
+    def hit(self, scope: str, key: str, limit: int, cost: int = 1) -> Decision:
+        """Count ``cost`` units (a batch's events) on ``key`` and judge them."""
+        now = self._clock()
+        name = self._name(scope, key, now)
+        decision = count_and_judge(
+            self._counts, name, cost, limit, now, shared=self._redis_ok, processes=self._processes
+        )
         if self._sync is None:
             self._sync = asyncio.get_running_loop().call_later(self._sync_s, self._start_sync)
-        return decide(count, limit, now)
+        return decision
+
+    def spent(self, scope: str, key: str, limit: int) -> Decision:
+        """Whether ``key`` has a unit left in this window (``allowed``), counting nothing."""
+        now = self._clock()
+        name = self._name(scope, key, now)
+        return judge_without_counting(self._counts, name, limit, now, shared=self._redis_ok, processes=self._processes)
 
     def _start_sync(self) -> asyncio.Task[None]:
         self._sync = task = asyncio.get_running_loop().create_task(self._send_unsent())

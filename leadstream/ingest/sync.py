@@ -40,8 +40,8 @@ async def handle_sync(edge: TrackingEdge, inbound: Inbound) -> Reply:
     if dropped := sum(e.meta.dropped for e in events):
         META_KEYS_DROPPED.inc(dropped)
     site = require_site(edge.sites, edge.cors, events[0].s, origin)
-    ip = inbound.client_ip
-    quota = within_rate(edge.limiter, "sync", f"{site.public_id}:{ip}", settings.rate_sync_per_min, origin)
+    rate_key = f"{site.public_id}:{inbound.client_key}"
+    quota = within_rate(edge.limiter, "sync", rate_key, settings.rate_sync_per_min, origin, cost=len(events))
     headers = {**quota.headers(), **allow_origin(origin)}
 
     events = [e for e in events if granted(e, site, "analytics")]
@@ -53,12 +53,21 @@ async def handle_sync(edge: TrackingEdge, inbound: Inbound) -> Reply:
 
     received_at = datetime.now(UTC)
     user_agent = inbound.headers.get("user-agent")
+    # What is published of the client's address: its network and a keyed hash, never the address.
+    network = edge.anonymiser.network(inbound.client_ip)
+    visitor = edge.anonymiser.visitor_hash(site.public_id, inbound.client_ip, user_agent)
     scores = [score_event(e) for e in events]
     records = [
         (
             str(e.sid).encode(),
             encode_event_record(
-                e, event_id=e.event_id(str(uuid7())), received_at=received_at, score=s, ip=ip, user_agent=user_agent
+                e,
+                event_id=e.event_id(str(uuid7())),
+                received_at=received_at,
+                score=s,
+                ip_prefix=network,
+                visitor_hash=visitor,
+                user_agent=user_agent,
             ),
         )
         for e, s in zip(events, scores, strict=True)

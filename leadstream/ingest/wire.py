@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from leadstream.ingest.client_ip import ClientAddress
+
 
 class BodyTooLarge(Exception):
     pass
@@ -20,22 +22,28 @@ class BodyTooLarge(Exception):
 
 @dataclass(slots=True)
 class Inbound:
+    """A request as the handlers see it. ``client_ip`` is the resolved client (see ``client_ip``):
+    held in memory for the request only; what is published of it is its prefix and keyed hash."""
+
     method: str
     path: str
     headers: dict[str, str]
     client_ip: str | None
     receive: Receive
+    client_key: str = ""  # the client as rate limits name it (a keyed hash), set by the edge
 
     @classmethod
-    def from_scope(cls, scope: Scope, receive: Receive) -> Inbound:
+    def from_scope(cls, scope: Scope, receive: Receive, clients: ClientAddress | None = None) -> Inbound:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         client = scope.get("client")
-        return cls(scope["method"], scope["path"], headers, client[0] if client else None, receive)
+        peer = client[0] if client else None
+        client_ip = clients.resolve(peer, scope["headers"]) if clients is not None else peer
+        return cls(scope["method"], scope["path"], headers, client_ip, receive)
 
     async def body(self, limit: int) -> bytes:
         """The raw body, refusing (without reading it all) anything over ``limit`` bytes."""
         declared = self.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge
         chunks: list[bytes] = []
         size = 0

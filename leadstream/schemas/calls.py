@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+
+from leadstream.schemas.network import whole_ip_read_as_prefix
 
 CALL_ID_NAMESPACE = uuid.UUID("5b0f3c1e-8f9a-4c55-9a57-3c0d8f5e2a61")
 
@@ -24,11 +26,14 @@ class CallEventRequest(BaseModel):
     wbraid: Annotated[StrictStr, Field(max_length=256)] | None = None
     gbraid: Annotated[StrictStr, Field(max_length=256)] | None = None
 
-    def call_id(self, fresh: uuid.UUID) -> uuid.UUID:
-        """Stable for a client-supplied event id (so retries are the same call), else ``fresh``."""
-        if self.event_id is None:
-            return fresh
-        return uuid.uuid5(CALL_ID_NAMESPACE, f"{self.site_id}:{self.event_id}")
+    def call_id(self, fresh: uuid.UUID, signature: str | None = None) -> uuid.UUID:
+        """Stable for a client-supplied event id (so retries are the same call), else for the request's
+        signature (a replay is the same call), else ``fresh``."""
+        if self.event_id is not None:
+            return uuid.uuid5(CALL_ID_NAMESPACE, f"{self.site_id}:{self.event_id}")
+        if signature is not None:
+            return uuid.uuid5(CALL_ID_NAMESPACE, f"{self.site_id}:signed:{signature.lower()}")
+        return fresh
 
     def click_ids(self) -> dict[str, str]:
         return {k: v for k in ("gclid", "wbraid", "gbraid") if (v := getattr(self, k))}
@@ -49,8 +54,14 @@ class CallRecord(BaseModel):
     url: str | None = None
     click_ids: dict[str, str] = Field(default_factory=dict)
     received_at: datetime
-    ip: str | None = None
+    ip_prefix: str | None = None  # the client's network (IPv4 /24, IPv6 /48): never the whole address
+    visitor_hash: str | None = None  # keyed hash of (site, IP, user agent), its key rotated daily
     user_agent: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_ip(cls, data: Any) -> Any:
+        return whole_ip_read_as_prefix(data)
 
     @property
     def key(self) -> bytes:

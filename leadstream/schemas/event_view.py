@@ -18,6 +18,7 @@ from uuid import UUID
 import msgspec
 from pydantic import ValidationError
 
+from leadstream.schemas.network import ip_prefix
 from leadstream.schemas.tracking import Category, EventRecord
 
 # Lower-case, as the edge writes ids (``str(uuid)``); any other spelling goes through the model.
@@ -53,7 +54,15 @@ class EventView(msgspec.Struct, kw_only=True, gc=False):
     value: float | None = None
     meta_dropped: int = 0
     resent: bool = False
-    ip: str | None = None
+    ip_prefix: str | None = None
+    visitor_hash: str | None = None
+    ip: str | None = None  # only in records from before the edge anonymised: read as ip_prefix, then emptied
+
+    def __post_init__(self) -> None:
+        if self.ip is not None:
+            if self.ip_prefix is None:
+                self.ip_prefix = ip_prefix(self.ip) or None
+            self.ip = None
 
 
 _decode = msgspec.json.Decoder(EventView).decode
@@ -99,5 +108,6 @@ def view_of(record: EventRecord) -> EventView:
         value=record.value,
         meta_dropped=record.meta_dropped,
         resent=record.resent,
-        ip=record.ip,
+        ip_prefix=record.ip_prefix,
+        visitor_hash=record.visitor_hash,
     )

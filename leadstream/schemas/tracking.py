@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from leadstream.schemas.errors import PayloadError
+from leadstream.schemas.network import whole_ip_read_as_prefix
 
 MAX_BATCH = 100
 MAX_META_EXTRA_KEYS = 64  # extra meta keys kept per event; the rest are dropped and counted, never a 400
@@ -52,14 +53,16 @@ def _wire_meta_schema(schema: dict[str, Any]) -> None:
     schema["additionalProperties"] = {"type": ["string", "number", "boolean", "null"], "maxLength": MAX_META_VALUE_LEN}
     schema["description"] = (
         f"fp, click ids and duration_sec are typed; other keys are kept as strings (the utm_* ones always, "
-        f"then the first {MAX_META_EXTRA_KEYS} others; any more are dropped and counted, never refused)"
+        f"then the first {MAX_META_EXTRA_KEYS} others; any more, and keys over {MAX_META_KEY_LEN} chars or with "
+        f"characters other than letters, digits and _.:-, are dropped and counted, never refused)"
     )
 
 
 class EventMeta(BaseModel):
     """Known meta keys are typed; other keys are kept as bounded strings in ``extra``: the standard
-    UTM keys always, then the first ``MAX_META_EXTRA_KEYS`` others. Keys past those are dropped and
-    counted in ``dropped`` (a tracker must never lose an event to how many keys it sends)."""
+    UTM keys always, then the first ``MAX_META_EXTRA_KEYS`` others. Keys past those, and keys too
+    long or with characters outside a safe set, are dropped and counted in ``dropped`` (a tracker
+    must never lose an event to the keys it sends)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_wire_meta_schema)
 
@@ -83,13 +86,14 @@ class EventMeta(BaseModel):
             if key in _META_KNOWN:
                 known[key] = value
                 continue
+            if not _SAFE_META_KEY.fullmatch(key):  # too long or odd: dropped, never the event with it
+                dropped += 1
+                continue
             if key not in _UTM_KEYS:
                 if others == MAX_META_EXTRA_KEYS:
                     dropped += 1
                     continue
                 others += 1
-            if len(key) > MAX_META_KEY_LEN:
-                raise ValueError(f"key longer than {MAX_META_KEY_LEN} chars")
             if value is None:
                 continue
             if isinstance(value, (dict, list)):
@@ -106,6 +110,9 @@ class EventMeta(BaseModel):
         return {k: v for k in CLICK_ID_KEYS if (v := getattr(self, k))}
 
 
+# Keys kept as sent: letters, digits and ``_ . : -`` (every utm_*, click-id and tracker key); anything
+# else (control characters, quotes, markup, spaces, non-ASCII) or longer is dropped and counted.
+_SAFE_META_KEY = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_META_KEY_LEN}}}")
 _META_KNOWN = frozenset({"fp", "gclid", "wbraid", "gbraid", "duration_sec"})
 _UTM_KEYS = frozenset({"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id"})
 
@@ -239,8 +246,14 @@ class EventRecord(BaseModel):
     client_event_id: UUID | None = None
     resent: bool = False  # the tracker's rt: this may repeat an event already stored
     score: int
-    ip: str | None = None
+    ip_prefix: str | None = None  # the client's network (IPv4 /24, IPv6 /48): never the whole address
+    visitor_hash: str | None = None  # keyed hash of (site, IP, user agent), its key rotated daily
     user_agent: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_ip(cls, data: Any) -> Any:
+        return whole_ip_read_as_prefix(data)
 
 
 def encode_event_record(
@@ -249,7 +262,8 @@ def encode_event_record(
     event_id: str,
     received_at: datetime,
     score: int,
-    ip: str | None,
+    ip_prefix: str | None,
+    visitor_hash: str | None,
     user_agent: str | None,
 ) -> bytes:
     """The ``EventRecord`` JSON for a validated event, straight to bytes.
@@ -280,7 +294,8 @@ def encode_event_record(
             "client_event_id": event.eid,
             "resent": event.rt,
             "score": score,
-            "ip": ip,
+            "ip_prefix": ip_prefix,
+            "visitor_hash": visitor_hash,
             "user_agent": user_agent[:512] if user_agent else None,
         },
         option=orjson.OPT_UTC_Z,

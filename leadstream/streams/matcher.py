@@ -30,11 +30,11 @@ from leadstream.observability.worker import count_entries
 from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.redis.replies import post_reply
 from leadstream.schemas.calls import CallAnswer, CallRecord
+from leadstream.schemas.network import ip_prefix
 from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
 from leadstream.streams.row_topics import encode_row
-from leadstream.streams.rows import ip_prefix
 from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.checkpoint import Outcome
 from leadstream.streams.runtime.dead_letters import invalid_reason
@@ -127,7 +127,7 @@ def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer,
         answer.lead_score or 0,
         conf,
         status,
-        ip_prefix(call.ip),
+        ip_prefix(call.ip_prefix),
         version,
     ]
     return answer, row

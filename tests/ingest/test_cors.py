@@ -76,7 +76,7 @@ async def test_errors_to_an_allowed_origin_are_readable(client: httpx.AsyncClien
 
 
 async def test_global_origin_list(edge) -> None:  # type: ignore[no-untyped-def]
-    client = await edge(cors_origins="https://partner.example, https://cdn.example")
+    client = await edge(cors_origins=["https://partner.example", "https://cdn.example"])
     r = await client.post("/api/sync", json=sync_event(), headers={"Origin": "https://cdn.example"})
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://cdn.example"
 

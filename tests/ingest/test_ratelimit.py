@@ -91,8 +91,8 @@ async def test_hits_sync_by_themselves(settings: Settings) -> None:
 
 
 @pytest.mark.integration
-async def test_redis_down_falls_back_to_memory_with_the_same_limits() -> None:
-    limiter = RateLimiter("redis://127.0.0.1:1/0")
+async def test_redis_down_falls_back_to_memory_with_this_process_share_of_the_limits() -> None:
+    limiter = RateLimiter("redis://127.0.0.1:1/0")  # one process: its share is the whole limit
     try:
         verdicts = [limiter.hit("sync", "k", limit=2) for _ in range(3)]
         assert [v.allowed for v in verdicts] == [True, True, False]

@@ -29,7 +29,8 @@ async def test_single_event_is_acked_scored_and_in_kafka(client: httpx.AsyncClie
     assert r.json() == {"ok": True, "score": 80, "status": "synced"}
     [record] = await consume(settings, 1)
     assert (record.site_id, str(record.session_id), record.score) == ("site-1", body["sid"], 80)
-    assert record.ip == "203.0.113.9" and record.user_agent == "pytest"
+    assert record.ip_prefix == "203.0.113.0" and record.user_agent == "pytest"  # the network, not the address
+    assert record.visitor_hash and "203.0.113.9" not in record.visitor_hash
     assert record.event_id.version == 7
 
 

@@ -49,7 +49,8 @@ class PacedEvents:
                         event_id=str(uuid.uuid4()),
                         received_at=datetime.now(UTC),
                         score=10,
-                        ip="127.0.0.1",
+                        ip_prefix="127.0.0.0",
+                        visitor_hash=None,
                         user_agent="paced",
                     )
                     sends.append(await producer.send(self._settings.topics.events, value, key=sid.encode()))
