@@ -30,6 +30,7 @@ from leadstream.api.routes import (
     REPLY_KIND,
     Refused,
     _authenticate,
+    _failed,
     _guard,
     _json_body,
     _tenant,
@@ -183,10 +184,13 @@ async def _chain(
         breaker.record_failure()
         breaker_state(edge, key, tenant)
         return fallback("no_reply")
-    breaker.record_success()
+    if answer["status"] >= 500:  # the stage failed on this run: the chain answered, but not well
+        breaker.record_failure()
+    else:
+        breaker.record_success()
     breaker_state(edge, key, tenant)
     if answer["status"] != 200:
-        return call.fail(answer["status"], answer["error"], answer["error_code"])
+        return _failed(call, answer)
     return _top_level(call, answer["data"]) if top_level else call.ok(answer["data"])
 
 
@@ -323,7 +327,7 @@ async def _warehouse_answers(edge: OSEdge, request: Request, call: Call) -> bool
     """Whether the worker could read the warehouse; None when it did not say in time."""
     run = OSRun(
         run_id=f"diag-{uuid.uuid4().hex}",
-        tenant_id=request.headers.get("x-tenant-id") or "system",
+        tenant_id="system",  # no tenant's data is read; an unchecked x-tenant-id must not label rows
         request_id=call.request_id,
         client=request.headers.get("x-client"),
         endpoint=DIAG,
