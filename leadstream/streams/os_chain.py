@@ -78,7 +78,7 @@ class OSStages:
         self._ai = OSAssistant(settings)
         self._custom = TenantCompanies(warehouse)  # discovery reads a page of the tenant's companies at a time
         self._provider_breakers = provider_breakers()
-        self._more = MoreStages(settings, warehouse)
+        self._more = MoreStages(settings, warehouse, self._provider_breakers)
 
     async def _rows(self, sql: str, tenant: str, **params: str) -> list[dict[str, Any]]:
         result = await self._warehouse.read(sql, {"tenant": tenant, **params})

@@ -29,6 +29,7 @@ import orjson
 from leadstream.providers import CONNECTORS, ProviderQuery, search_providers
 from leadstream.providers.llm import ChatClient, LLMError
 from leadstream.salesos import deal_evaluation, decision_mode, enrich_lookup
+from leadstream.salesos.breaker import BreakerRegistry
 from leadstream.salesos.more_calls import DEAL_EVALUATION, DIAG, ENRICH, FEEDBACK, SESSION
 from leadstream.salesos.preferences import WINDOW_DAYS, Feedback, Preferences, what_changed
 from leadstream.salesos.stages import domain_key
@@ -52,9 +53,10 @@ _BARE_DOMAIN = "replaceRegexpOne(lower(trimBoth(domain)), '^(?:[a-z]+://)?(?:www
 
 
 class MoreStages:
-    def __init__(self, settings: Settings, warehouse: Warehouse) -> None:
+    def __init__(self, settings: Settings, warehouse: Warehouse, breakers: BreakerRegistry | None = None) -> None:
         self._settings = settings
         self._warehouse = warehouse
+        self._provider_breakers = breakers  # per (provider, tenant), shared with discovery
         self._model = ChatClient.from_settings(settings)
 
     async def handle(self, run: OSRun) -> Refusal | None:
@@ -154,7 +156,7 @@ class MoreStages:
         matched = {i: by_id.get(i) or by_domain.get(domains.get(i)) for i in ids}
         signals = await self.signals(run.tenant_id, sorted({str(c["company_id"]) for c in matched.values() if c}))
         lookups = [d for d in dict.fromkeys(domains.values()) if d][:PROVIDER_LOOKUPS]
-        hits, failed = await self._ask_providers(lookups, run.context.get("region", "UAE"))
+        hits, failed = await self._ask_providers(lookups, run.context.get("region", "UAE"), run.tenant_id)
         entities = []
         for entity_id in ids:
             company = matched[entity_id]
@@ -172,7 +174,7 @@ class MoreStages:
         return None
 
     async def _ask_providers(
-        self, domains: Sequence[str], region: str
+        self, domains: Sequence[str], region: str, tenant: str
     ) -> tuple[dict[str, dict[str, Mapping[str, Any]]], dict[str, str]]:
         """``(hits, failed)``: per domain, the company each configured provider found with exactly that domain;
         per provider, why it did not answer (its first failure)."""
@@ -183,9 +185,13 @@ class MoreStages:
 
         def query(domain: str, provider: str) -> ProviderQuery:
             stem = domain.split(".")[0]  # LinkedIn searches words; Apollo filters by domain
-            return ProviderQuery({"domain": domain} if provider == "apollo" else {"keywords": stem}, 10, region)
+            filters = {"domain": domain} if provider == "apollo" else {"keywords": stem}
+            return ProviderQuery(filters, 10, region, tenant)
 
-        outcomes = await asyncio.gather(*(search_providers(self._settings, [n], query(d, n)) for d, n in asks))
+        breakers = self._provider_breakers
+        outcomes = await asyncio.gather(
+            *(search_providers(self._settings, [n], query(d, n), breakers) for d, n in asks)
+        )
         hits: dict[str, dict[str, Mapping[str, Any]]] = {}
         failed: dict[str, str] = {}
         for (domain, name), (found, why) in zip(asks, outcomes, strict=True):
