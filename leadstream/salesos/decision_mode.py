@@ -252,8 +252,8 @@ def _shortlisted(c: Candidate, rank: int) -> dict[str, Any]:
         "rank": rank,
         "company_id": c.key,
         "id": c.lead.get("id", c.key),
-        "name": e.get("name"),
-        "industry": e.get("industry"),
+        "name": _text(e.get("name")) or None,
+        "industry": _text(e.get("industry")) or None,
         "domain": domain_key(e.get("domain")),
         "city": _place(e),
         "headcount": headcount(e),
@@ -272,12 +272,12 @@ def _shortlisted(c: Candidate, rank: int) -> dict[str, Any]:
 
 
 def recommendation(c: Candidate, sub_vertical: str) -> dict[str, Any]:
-    name = str(c.entity.get("name") or c.key)
+    name = _text(c.entity.get("name")) or c.key
     employees = headcount(c.entity)
     return {
         "company": name,
         "company_id": c.key,
-        "industry": c.entity.get("industry"),
+        "industry": _text(c.entity.get("industry")) or None,
         "domain": domain_key(c.entity.get("domain")),
         "score": c.score,
         "base_score": c.base,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadstream.salesos.deal_evaluation import deal_amount, evaluate, phrased, reasoning_prompt, verdict_of
@@ -99,6 +99,7 @@ deal = st.fixed_dictionaries(
 )
 
 
+@settings(deadline=None)  # behaviour, not the machine's speed
 @given(deal, st.booleans())
 def test_same_input_same_verdict_and_every_factor_names_evidence(d: dict, known: bool) -> None:
     a = evaluate(d, KNOWN if known else None, RECENT if known else [], GOOD if known else None, NOW)

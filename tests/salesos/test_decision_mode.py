@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadstream.salesos.decision_mode import (
@@ -18,6 +18,8 @@ from leadstream.salesos.decision_mode import (
     why_now,
 )
 from leadstream.salesos.preferences import Feedback, Preferences
+from leadstream.schemas.os_more import SessionFields
+from tests.json_strategies import json_values
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC)
 NONE = Preferences.of([])
@@ -133,6 +135,7 @@ lead = st.fixed_dictionaries(
 )
 
 
+@settings(deadline=None)  # behaviour, not the machine's speed
 @given(st.lists(lead, max_size=12))
 def test_same_input_same_answer_and_scores_in_order(leads: list[dict]) -> None:
     first, again = session(leads), session(list(leads))
@@ -140,3 +143,17 @@ def test_same_input_same_answer_and_scores_in_order(leads: list[dict]) -> None:
     scores = [c["score"] for c in first["shortlist"]]
     assert scores == sorted(scores, reverse=True)
     assert first["total_available"] == len({x["id"] for x in leads})
+
+
+any_lead = st.dictionaries(
+    st.sampled_from(["id", "company_id", "name", "domain", "industry", "headcount", "size", "city", "location",
+                     "size_bucket", "linkedin_url", "signals", "employees"]),
+    json_values,
+    max_size=8,
+)  # fmt: skip
+
+
+@settings(deadline=None)  # behaviour, not the machine's speed
+@given(st.lists(any_lead, max_size=6))
+def test_leads_of_any_shape_give_an_answer_in_the_documented_shape(leads: list[dict]) -> None:
+    SessionFields.model_validate({"session_id": "sess_x", **session(leads)})

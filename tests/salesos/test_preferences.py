@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadstream.salesos.preferences import (
@@ -48,6 +48,7 @@ feedback = st.builds(
 )
 
 
+@settings(deadline=None)  # behaviour, not the machine's speed
 @given(st.lists(feedback, max_size=60), st.sampled_from(["a", "b", "z"]), st.sampled_from(["X", "Y", "Z"]))
 def test_no_amount_of_feedback_moves_a_company_more_than_the_bound(
     given_feedback: list[Feedback], company: str, industry: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadstream.scoring.os_profiles import PROFILES, UnknownProfile
@@ -95,6 +95,7 @@ def test_javascript_rounding_and_printing() -> None:
 scores = st.fixed_dictionaries({k: st.integers(0, 100) for k in KEYS})
 
 
+@settings(deadline=None)  # behaviour, not the machine's speed
 @given(st.lists(scores, min_size=1, max_size=30), st.sampled_from(PROFILES))
 def test_any_scores_rank_in_order_with_a_bounded_confidence(entities: list[dict[str, int]], profile: str) -> None:
     data = rank_entities([(i, s) for i, s in enumerate(entities)], profile)
