@@ -4,47 +4,15 @@ tenant's copies of providers' companies, and never another tenant's rows."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 
 from leadstream.providers.custom import TenantCompanies, matches
 from leadstream.storage.warehouse import QueryResult, Warehouse
+from tests.providers.tenant_rows import company, insert, signal
 
 pytestmark = pytest.mark.integration
-COMPANY_COLUMNS = [
-    "tenant_id",
-    "company_id",
-    "name",
-    "domain",
-    "industry",
-    "size",
-    "linkedin_url",
-    "location",
-    "data",
-    "loaded_at",
-    "kafka_partition",
-    "kafka_offset",
-]
-SIGNAL_COLUMNS = [
-    "tenant_id",
-    "signal_id",
-    "company_id",
-    "type",
-    "source",
-    "evidence",
-    "confidence",
-    "date",
-    "data",
-    "loaded_at",
-    "kafka_partition",
-    "kafka_offset",
-]
-
-
 class CountingReads:
     """The real warehouse, counting the rows each query returns."""
 
@@ -59,26 +27,6 @@ class CountingReads:
         return result
 
 
-def company(tenant: str, n: int, **fields: Any) -> list[Any]:
-    extra = fields.pop("data", {})
-    row = {"name": f"Company {n:03d}", "domain": f"c{n:03d}.ae", "industry": "banking", "location": "Dubai", **fields}
-    now = datetime.now(UTC)
-    return [
-        tenant,
-        f"c-{n:03d}",
-        row["name"],
-        row["domain"],
-        row["industry"],
-        "",
-        "",
-        row["location"],
-        orjson.dumps(extra).decode(),
-        now,
-        0,
-        n,
-    ]
-
-
 async def load(warehouse: Warehouse) -> None:
     rows = [company("acme", n) for n in range(1, 61)]
     rows[4] = company("acme", 5, industry=" Retail ")  # padded and capitalised: still equal to "retail"
@@ -86,15 +34,10 @@ async def load(warehouse: Warehouse) -> None:
     rows[14] = company("acme", 15, industry="retail", data={"tier": "Gold"})
     rows[19] = company("acme", 20, domain="https://www.gulfpayroll.ae/about")
     rows += [company("globex", n, industry="retail") for n in range(1, 6)]
-    await warehouse.insert("os_companies", COMPANY_COLUMNS, rows, token=uuid.uuid4().hex)
-    now = datetime.now(UTC)
-    signals = [
-        ["acme", f"s-{n}-{k}", f"c-{n:03d}", "hiring", "news", f"hiring {k}", 0.8, "2026-11-01", "{}", now, 0, k]
-        for n in (1, 2, 15)
-        for k in range(3)
-    ]
-    signals.append(["globex", "s-g", "c-001", "hiring", "news", "globex's", 0.8, "2026-11-01", "{}", now, 0, 99])
-    await warehouse.insert("os_signals", SIGNAL_COLUMNS, signals, token=uuid.uuid4().hex)
+    signals = [signal("acme", n, k, f"hiring {k}") for n in (1, 2, 15) for k in range(3)]
+    globex = signal("globex", 1, 99, "globex's")
+    globex[1] = "s-g"
+    await insert(warehouse, rows, [*signals, globex])
 
 
 async def test_reads_a_page_at_a_time_and_stops_at_the_limit(warehouse: Warehouse) -> None:
