@@ -18,6 +18,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 FORWARDED_FOR = b"x-forwarded-for"
 MAX_HOPS = 32  # a longer chain is not read past its last 32 hops
+ADDRESSES_KEPT = 65_536  # addresses remembered with their verdict (a client sends many requests)
 
 
 @lru_cache(maxsize=4096)
@@ -45,24 +46,37 @@ class ClientAddress:
 
     def __init__(self, trusted: Iterable[str] = ()) -> None:
         self._trusted: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n, strict=False) for n in trusted)
+        self._seen: dict[str, tuple[str, bool]] = {}  # address as written -> (canonical, trusted)
 
-    def _is_trusted(self, addr: IPAddress) -> bool:
-        return any(addr.version == net.version and addr in net for net in self._trusted)
+    def _read(self, text: str) -> tuple[str, bool] | None:
+        """An address as written: its canonical form and whether it is a trusted proxy; None if no address."""
+        known = self._seen.get(text)
+        if known is None:
+            addr = parse_address(text)
+            if addr is None:
+                return None
+            if len(self._seen) >= ADDRESSES_KEPT:
+                self._seen.clear()
+            trusted = any(addr.version == net.version and addr in net for net in self._trusted)
+            known = self._seen[text] = (str(addr), trusted)
+        return known
 
     def resolve(self, peer: str | None, headers: Iterable[tuple[bytes, bytes]]) -> str | None:
         """The client IP as text (canonical form), or the peer as given when it is no address."""
-        peer_addr = parse_address(peer) if peer else None
-        if peer_addr is None:
+        known = self._read(peer) if peer else None
+        if known is None:
             return peer
-        if not self._trusted or not self._is_trusted(peer_addr):
-            return str(peer_addr)
+        client, trusted = known
+        if not trusted:
+            return client
         # Several X-Forwarded-For headers read as one list, in order (RFC 9110 field lines).
         hops = [h for k, v in headers if k.lower() == FORWARDED_FOR for h in v.decode("latin-1").split(",")]
         for hop in reversed(hops[-MAX_HOPS:]):
-            addr = parse_address(hop)
-            if addr is None:  # garbage where a proxy should have written an address: trust no further
+            known = self._read(hop.strip())
+            if known is None:  # garbage where a proxy should have written an address: trust no further
                 break
-            if not self._is_trusted(addr):
-                return str(addr)
-            peer_addr = addr  # a trusted proxy passed it on: look one hop further left
-        return str(peer_addr)
+            client, trusted = known
+            if not trusted:
+                return client
+            # a trusted proxy passed it on: look one hop further left
+        return client
