@@ -5,6 +5,23 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
+# The worker's endpoints take tokens, and no secret has a default in code: the first run makes
+# random ones, kept (mode 0600) in var/secrets.env, which every leadstream process here reads
+# after .env and the environment. `.venv/bin/leadstream query` in another terminal just works.
+if [ ! -f var/secrets.env ]; then
+  mkdir -p var
+  .venv/bin/python - var/secrets.env <<'PY' || exit 1
+import json, os, secrets, sys
+
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+with os.fdopen(fd, "w") as out:
+    out.write("# made by dev/run.sh: the worker's write token and the analysts' tokens (name -> token)\n")
+    out.write(f"LEADSTREAM_WORKER_TOKEN={secrets.token_urlsafe(32)}\n")
+    out.write(f"LEADSTREAM_ANALYST_TOKENS='{json.dumps({'dev': secrets.token_urlsafe(32)})}'\n")
+PY
+  echo "[run] made var/secrets.env: LEADSTREAM_WORKER_TOKEN and LEADSTREAM_ANALYST_TOKENS (dev)"
+fi
+
 was_up=0
 dev/stack.sh status | grep -q 'kafka .* up' && dev/stack.sh status | grep -q 'redis .* up' && was_up=1
 dev/stack.sh up || exit 1

@@ -104,6 +104,7 @@ def worker(
     from leadstream.observability.logs import configure
     from leadstream.storage.warehouse import WarehouseLocked
     from leadstream.streams.app import run_worker
+    from leadstream.streams.web import WorkerWebBindError
 
     settings = get_settings()
     chosen = {"worker_role": role.value if role else None, "worker_port": port}
@@ -111,7 +112,7 @@ def worker(
     configure(settings.log_format, loglevel)
     try:
         run_worker(settings, loglevel=loglevel)
-    except WarehouseLocked as exc:
+    except (WarehouseLocked, WorkerWebBindError) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -166,12 +167,13 @@ def _on_warehouse(endpoint: str, work: Callable[[Client], dict[str, Any]]) -> tu
     s = get_settings()
     if s.embedded_warehouse:
         try:
-            r = httpx.post(f"{s.worker_url}{endpoint}", headers=s.worker_headers, timeout=120)
+            r = httpx.post(f"{s.worker_url}{endpoint}", json={}, headers=s.worker_headers, timeout=120)
         except httpx.ConnectError:
             pass  # no worker: nobody holds the directory
         else:
             if r.status_code != 200:
-                raise _fail(f"the worker answered {r.status_code}: {r.text[:2000]}")
+                hint = "" if s.worker_token else " (set LEADSTREAM_WORKER_TOKEN as the worker has it: var/secrets.env)"
+                raise _fail(f"the worker answered {r.status_code}: {r.text[:2000]}{hint}")
             return r.json(), " through the worker"
     w = Warehouse(s.clickhouse_dsn, s.clickhouse_database)
     try:

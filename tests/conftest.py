@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 import socket
 import subprocess
 import threading
@@ -32,6 +33,8 @@ KAFKA = ("127.0.0.1", 9092)
 REDIS = ("127.0.0.1", 6379)
 _redis_dbs = itertools.cycle(range(1, 16))  # db 0 is left to `make run`
 SITES_KEY = new_key()  # seals the test sites' signing secrets; made anew for each run
+WORKER_TOKEN = secrets.token_urlsafe(32)  # the test workers' write token and analyst token, per run
+ANALYST_TOKEN = secrets.token_urlsafe(32)
 
 
 def port_open(addr: tuple[str, int]) -> bool:
@@ -105,6 +108,8 @@ def isolated_settings(var_dir: Path, chdb_dir: Path) -> Settings:
         worker_port=free_port(),
         edge_port=free_port(),
         sites_keys=[SITES_KEY],
+        worker_token=WORKER_TOKEN,
+        analyst_tokens={"test-analyst": ANALYST_TOKEN},
     )
     redis.Redis.from_url(s.redis_url).flushdb()
     return s

@@ -6,9 +6,11 @@ The sales-OS stages read through a second handle opened with ``readonly=1``: a p
 ``readonly`` setting would stick to a chDB handle and lock the writer out.
 
 Analysts' SQL goes through a third handle, on a thread of its own, opened with their limits
-(``QueryLimits``: time, memory, result rows, threads) and then ``readonly=1``, which also stops a
-query from raising its own limits with ``SETTINGS``. On its own thread a heavy query does not hold
-up the sinks' inserts; with few threads it leaves them CPU.
+(``QueryLimits``: time, memory, result rows and bytes, threads) and then ``readonly=1``. Each query
+is first checked by the sandbox (``analyst_sql``: one SELECT over the analyst tables, allowlisted
+functions), which then runs its canonical text. After any error the handle is closed and opened
+anew: chDB kept a failed query's rows on it, and handed them to the next analyst. On its own thread
+a heavy query does not hold up the sinks' inserts; with few threads it leaves them CPU.
 
 Periodic maintenance (the daily statistics' refresh) has a fourth handle and thread, for the same
 reason: a refresh rereads a whole (site, day) from the exact view, and on the writer's thread it
@@ -40,6 +42,7 @@ import orjson  # noqa: E402
 from clickhouse_connect.driver.client import Client  # noqa: E402
 
 from leadstream.settings import Settings  # noqa: E402
+from leadstream.storage.analyst_sql import AnalystSqlRefused, checked_sql, engine_message  # noqa: E402
 
 T = TypeVar("T")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -59,6 +62,7 @@ class QueryLimits:
     max_memory_bytes: int = 2 << 30
     max_result_rows: int = 100_000
     max_threads: int = 1  # 0: ClickHouse's default
+    max_result_bytes: int = 16 << 20
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QueryLimits:
@@ -67,6 +71,7 @@ class QueryLimits:
             settings.query_max_memory_bytes,
             settings.query_max_result_rows,
             settings.query_max_threads,
+            settings.query_max_result_bytes,
         )
 
     def client_settings(self) -> dict[str, Any]:
@@ -76,6 +81,7 @@ class QueryLimits:
             "timeout_overflow_mode": "throw",
             "max_memory_usage": self.max_memory_bytes,
             "max_result_rows": self.max_result_rows,
+            "max_result_bytes": self.max_result_bytes,
             "result_overflow_mode": "throw",
         }
         if self.max_threads:
@@ -94,12 +100,23 @@ class QueryLimits:
                 f"query stopped: it needed more than the memory limit of {self.max_memory_bytes} bytes "
                 "(LEADSTREAM_QUERY_MAX_MEMORY_BYTES); narrow it or aggregate less"
             )
+        if ("TOO_MANY_ROWS_OR_BYTES" in error or "Limit for result exceeded" in error) and "max bytes" in error:
+            return self.too_many_bytes()
         if "TOO_MANY_ROWS_OR_BYTES" in error or "Limit for result exceeded" in error:
-            return (
-                f"query stopped: its result has more than {self.max_result_rows} rows "
-                "(LEADSTREAM_QUERY_MAX_RESULT_ROWS); add a LIMIT or aggregate"
-            )
+            return self.too_many_rows()
         return error
+
+    def too_many_rows(self) -> str:
+        return (
+            f"query stopped: its result has more than {self.max_result_rows} rows "
+            "(LEADSTREAM_QUERY_MAX_RESULT_ROWS); add a LIMIT or aggregate"
+        )
+
+    def too_many_bytes(self) -> str:
+        return (
+            f"query stopped: its result holds more than {self.max_result_bytes} bytes "
+            "(LEADSTREAM_QUERY_MAX_RESULT_BYTES); select fewer or shorter columns, add a LIMIT or aggregate"
+        )
 
 
 _JSON_INPUT = {"date_time_input_format": "best_effort"}  # orjson writes ISO 8601 with the offset
@@ -120,6 +137,10 @@ def _opened(handle: Client | None) -> Client:
 
 class QueryLimitExceeded(RuntimeError):
     """An analyst's query went past one of its limits."""
+
+
+class AnalystQueryFailed(RuntimeError):
+    """The engine refused or failed an analyst's query; the message is the engine's, first line only."""
 
 
 class QueryResult:
@@ -167,10 +188,26 @@ class Warehouse:
         self._client = client
         self._reader = clickhouse_connect.get_client(dsn=self.dsn, settings={"readonly": 1})
         self._reader.database = self.database
-        self._analyst = clickhouse_connect.get_client(dsn=self.dsn, settings=self.limits.client_settings())
-        self._analyst.database = self.database
+        self._analyst = self._analysts_handle()
         self._maintainer = clickhouse_connect.get_client(dsn=self.dsn)
         self._maintainer.database = self.database
+
+    def _analysts_handle(self) -> Client:
+        """A handle of the analysts' own: their limits, then read-only."""
+        handle = clickhouse_connect.get_client(dsn=self.dsn, settings=self.limits.client_settings())
+        handle.database = self.database
+        return handle
+
+    def _reset_analysts_handle(self) -> None:
+        """Close the analysts' handle and open a new one (on the analysts' thread), so nothing a
+        failed query left on it reaches the next answer."""
+        if self._analyst is None:
+            return
+        old, self._analyst = self._analyst, None
+        try:
+            old.close()
+        finally:
+            self._analyst = self._analysts_handle()
 
     def close(self) -> None:
         def _close() -> None:
@@ -236,21 +273,29 @@ class Warehouse:
         analyst = _opened(self._analyst)
         self._reachable()
         try:
-            result = analyst.query(sql)
+            result = analyst.query(checked_sql(analyst, sql, self.database))
+            if len(result.result_rows) > self.limits.max_result_rows:  # the engine folds a FROM-less query past it
+                raise QueryLimitExceeded(self.limits.too_many_rows())
+            return QueryResult(result.column_names, result.result_rows)
+        except (AnalystSqlRefused, QueryLimitExceeded):
+            self._reset_analysts_handle()
+            raise
         except Exception as exc:
+            self._reset_analysts_handle()
             explained = self.limits.explain(str(exc))
             if explained != str(exc):
-                raise QueryLimitExceeded(explained) from exc
-            raise
-        return QueryResult(result.column_names, result.result_rows)
+                raise QueryLimitExceeded(explained) from None
+            raise AnalystQueryFailed(engine_message(exc)) from None
 
     def read_sync(self, sql: str) -> QueryResult:
-        """Run analyst SQL on the analysts' handle, within their limits (blocking)."""
+        """Run analyst SQL on the analysts' handle, within their limits (blocking); raises
+        ``AnalystSqlRefused``, ``QueryLimitExceeded`` or ``AnalystQueryFailed``."""
         return self._analysts.submit(self._analyst_read, sql).result()
 
     async def analyst_read(self, sql: str) -> QueryResult:
-        """Run analyst SQL on the analysts' handle and thread, within their limits; a limit
-        reached raises ``QueryLimitExceeded`` saying which."""
+        """Run analyst SQL on the analysts' handle and thread, within their limits: a refusal
+        raises ``AnalystSqlRefused``, a limit reached ``QueryLimitExceeded`` saying which, any other
+        failure ``AnalystQueryFailed``."""
         return await asyncio.get_running_loop().run_in_executor(self._analysts, self._analyst_read, sql)
 
     async def read(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:

@@ -1,4 +1,5 @@
-"""The worker process in its role: processors, warehouse writer, or both; with web endpoints."""
+"""The worker process in its role: processors, warehouse writer, or both; with web endpoints
+(Starlette on uvicorn, a task of the process; Faust's own web server stays off)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from leadstream.streams.runtime.producer import BulkProducer
 from leadstream.streams.runtime.runner import Runner
 from leadstream.streams.runtime.sink import TableSink
 from leadstream.streams.sessions import SessionScorer
-from leadstream.streams.web import register_web
+from leadstream.streams.web import WorkerWeb, create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class _ShellBoot(BootStrategy):
 
 
 class WorkerShell(faust.App):
-    """Faust as the process shell: lifecycle, tasks, the web server; no Kafka clients of its own."""
+    """Faust as the process shell: lifecycle and tasks; no Kafka clients or web server of its own."""
 
     BootStrategy = _ShellBoot
 
@@ -65,10 +66,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.
         store="memory://",  # Faust keeps no tables: the process shell only (README, "What runs on Faust")
         datadir=str(datadir),
         autodiscover=False,
-        web_enabled=True,
-        web_host=settings.worker_host,
-        web_port=settings.worker_port,
-        web_in_thread=False,
+        web_enabled=False,  # its aiohttp server bound every interface; the endpoints are WorkerWeb's
     )
     producer = BulkProducer(settings)  # every processor's outputs, changelogs and dead letters
     app.on_before_shutdown.connect(lambda *_, **__: producer.stop())
@@ -97,7 +95,8 @@ def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.
         refresher = DailyStatsRefresher(settings, warehouse)
         app.task(refresher.run)
     app.task(LagMonitor(settings.kafka_bootstrap, settings.worker_group, settings.metrics_lag_interval_s).run)
-    register_web(app, settings, warehouse, refresher)
+    web = WorkerWeb(create_web_app(settings, warehouse, refresher), settings)  # binds now: a port in use fails here
+    app.task(web.serve)
     return app
 
 
@@ -174,18 +173,18 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     kafka_uvloop.install()
 
     warehouse = prepare(settings)
-    app = create_worker_app(settings, warehouse)
     level = logging.getLevelName(loglevel.upper())
-
-    @app.task
-    async def set_root_log_level() -> None:
-        # mode's logging setup leaves the root logger at DEBUG and filters in the handler, so
-        # every library debug call (aiokafka logs several per produce) still builds a record.
-        logging.getLogger().setLevel(level)
-        reformat(settings.log_format)
-
-    settle_heap(WORKER_GC_THRESHOLDS)
     try:
+        app = create_worker_app(settings, warehouse)
+
+        @app.task
+        async def set_root_log_level() -> None:
+            # mode's logging setup leaves the root logger at DEBUG and filters in the handler, so
+            # every library debug call (aiokafka logs several per produce) still builds a record.
+            logging.getLogger().setLevel(level)
+            reformat(settings.log_format)
+
+        settle_heap(WORKER_GC_THRESHOLDS)
         # JSON logs: the handler the CLI installed stays (mode would replace it with its own)
         json_logs = settings.log_format == "json"
         faust_worker = Worker(app, loglevel=loglevel, quiet=True, override_logging=not json_logs)

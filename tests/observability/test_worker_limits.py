@@ -1,14 +1,14 @@
 """The worker under an analyst's heavy query, and a stalled loop, on the real stack (one worker process).
 
-* A query past a limit gets a clear error, and the events sink keeps the pace of a steady stream
-  meanwhile (a rate ratio with a generous bound, not a latency).
+* A query past a limit the test sets gets a clear error, whatever the machine's speed, and the events
+  sink goes on storing the stream (that the writer never waits for the analysts' thread is shown
+  deterministically in tests/security/test_analyst_sql.py).
 * A sink stuck on its insert (the warehouse outage failpoint) turns ``/leadstream/health`` to 503 naming
   it, and back to 200 once the warehouse answers again.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -23,7 +23,13 @@ from tests.processes import leadstream_process
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 RATE = 1000  # events/s offered
 TIME_LIMIT_S = 3.0
-HEAVY = "SELECT sum(number) FROM numbers(20000000000)"
+RESULT_ROWS = 1000
+# 9 million rows to sort before the first comes out: heavy, and past the test's row limit however fast
+# the machine is (a slow one may reach the time limit first: also the test's)
+HEAVY = (
+    "SELECT a, b FROM (SELECT arrayJoin(range(3000)) AS a) AS x CROSS JOIN (SELECT arrayJoin(range(3000)) AS b) AS y "
+    "ORDER BY cityHash64(a, b)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def worker(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
         update={
             "clickhouse_dsn": f"chdb://{tmp / 'warehouse'}",
             "query_max_execution_time_s": TIME_LIMIT_S,
-            "query_max_result_rows": 1000,
+            "query_max_result_rows": RESULT_ROWS,
             "health_stall_s": 5.0,
             "fault_warehouse_outage_file": tmp / "warehouse-down",
         }
@@ -46,52 +52,43 @@ def worker(stack: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
 
 
 def ask(settings: Settings, sql: str, timeout_s: float = 60) -> httpx.Response:
-    return httpx.post(f"{settings.worker_url}/leadstream/query", json={"sql": sql}, timeout=timeout_s)
+    url = f"{settings.worker_url}/leadstream/query"
+    return httpx.post(url, json={"sql": sql}, headers=settings.analyst_headers, timeout=timeout_s)
 
 
 def stored(settings: Settings) -> float:
     return total(f"{settings.worker_url}/metrics", "leadstream_warehouse_rows_inserted_total", table="events")
 
 
-def rate_over(settings: Settings, seconds: float) -> float:
-    before, started = stored(settings), time.monotonic()
-    time.sleep(seconds)
-    return (stored(settings) - before) / (time.monotonic() - started)
-
-
 def test_limits_give_clear_errors(worker: Settings) -> None:
-    r = ask(worker, "SELECT number FROM numbers(5000)")
-    assert r.status_code == 400 and "more than 1000 rows" in r.json()["error"], r.text
+    r = ask(worker, "SELECT n FROM (SELECT arrayJoin(range(5000)) AS n)")
+    assert r.status_code == 400 and f"more than {RESULT_ROWS} rows" in r.json()["error"], r.text
     assert "LEADSTREAM_QUERY_MAX_RESULT_ROWS" in r.json()["error"]
     r = ask(worker, "SELECT 1 SETTINGS max_result_rows = 0")  # an analyst cannot lift a limit
-    assert r.status_code == 400 and "readonly" in r.json()["error"].lower(), r.text
-    r = ask(worker, "SELECT count() FROM numbers(10)")
+    assert r.status_code == 400 and "SETTINGS" in r.json()["error"], r.text
+    r = ask(worker, "SELECT count() FROM (SELECT arrayJoin(range(10)))")
     assert r.status_code == 200 and r.json()["rows"] == [[10]]
 
 
-def test_heavy_query_is_stopped_and_the_sink_keeps_its_pace(worker: Settings) -> None:
+def test_heavy_query_is_stopped_and_the_sink_keeps_storing(worker: Settings) -> None:
     with PacedEvents(worker, "limits-site", RATE) as load:
         deadline = time.monotonic() + 60
-        while stored(worker) < max(RATE, load.sent - RATE):  # the sink has caught up with the stream
+        while stored(worker) < RATE:  # the sink is storing the stream
             assert time.monotonic() < deadline, f"the events sink stored {stored(worker)} of {load.sent}"
             time.sleep(0.2)
-        baseline = rate_over(worker, 3.0)
-
-        answer: list[httpx.Response] = []
-        heavy = threading.Thread(target=lambda: answer.append(ask(worker, HEAVY)))
         before, started = stored(worker), time.monotonic()
-        heavy.start()
-        heavy.join(timeout=60)
-        during = (stored(worker) - before) / (time.monotonic() - started)
-        sent = load.sent
-    [r] = answer
-    print(f"sink rate: {baseline:.0f} rows/s before, {during:.0f} rows/s during the heavy query; offered {RATE}/s")
-    assert r.status_code == 400, r.text
-    assert "time limit" in r.json()["error"] and "LEADSTREAM_QUERY_MAX_EXECUTION_TIME_S" in r.json()["error"]
-    assert sent > 0 and baseline > 0
-    # The stream is offered at RATE; a sink keeping its pace stores about that much a second. Before
-    # the limits the query held the warehouse's one thread: nothing was stored while it ran.
-    assert during >= 0.5 * min(baseline, RATE), f"the sink slowed to {during:.0f} rows/s during the query"
+        r = ask(worker, HEAVY)
+        took, during = time.monotonic() - started, stored(worker) - before
+        after_answer = stored(worker)
+        deadline = time.monotonic() + 60
+        while stored(worker) <= after_answer:  # and goes on once the query is over
+            assert time.monotonic() < deadline, "the events sink stopped storing after the heavy query"
+            time.sleep(0.2)
+    print(f"the heavy query took {took:.1f}s; the sink stored {during:.0f} rows meanwhile (offered {RATE}/s)")
+    assert r.status_code == 400 and r.json()["limit"] is True, r.text
+    error = r.json()["error"]
+    assert "LEADSTREAM_QUERY_MAX_RESULT_ROWS" in error or "LEADSTREAM_QUERY_MAX_EXECUTION_TIME_S" in error, error
+    assert httpx.get(f"{worker.worker_url}/leadstream/health", timeout=10).status_code == 200
 
 
 def wait_health(settings: Settings, status: int, loop_failing: str | None = None, timeout_s: float = 60) -> dict:

@@ -16,6 +16,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from leadstream.settings import Settings
 from leadstream.storage.analyst import analyst_query
+from leadstream.storage.retention import apply_retention
+from leadstream.storage.warehouse import Warehouse
 from tests.enrichment.test_campaign import ADS_LANDING
 from tests.enrichment.test_device import GOOGLEBOT, IPHONE_SAFARI
 from tests.processes import edge_and_worker, run_cli
@@ -232,13 +234,15 @@ async def _tombstones(settings: Settings, topic: str) -> set[str]:
     return found
 
 
-def test_retention_is_a_ttl_on_each_table(running: tuple[Settings, httpx.Client]) -> None:
-    settings, _ = running
+def test_retention_is_a_ttl_on_each_table(warehouse: Warehouse, settings: Settings) -> None:
+    # what the worker does at start (streams.app.prepare); the DDL is read on the writer's handle, since
+    # analysts' SQL is SELECT only
+    warehouse.sync(lambda c: apply_retention(c, settings))
     for table, clause in [
         ("events", "TTL toDateTime(received_at) + toIntervalDay(395)"),
         ("sessions", "TTL toDateTime(last_seen) + toIntervalDay(395)"),
         ("calls", "TTL toDateTime(received_at) + toIntervalDay(730)"),
         ("dead_letters", "TTL toDateTime(failed_at) + toIntervalDay(30)"),
     ]:
-        [create] = analyst_query(settings, f"SHOW CREATE TABLE {table}").rows
+        [create] = warehouse.sync(lambda c, t=table: c.query(f"SHOW CREATE TABLE {t}").result_rows)
         assert clause in create[0], table
