@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -336,7 +337,8 @@ SESSIONS_SQL = "SELECT sum(events) FROM sessions FINAL WHERE site_id = 'bench'"
 
 
 def table_count(settings: Settings, sql: str) -> int:
-    out = httpx.post(f"{settings.worker_url}/leadstream/query", json={"sql": sql}, timeout=60).json()
+    url = f"{settings.worker_url}/leadstream/query"
+    out = httpx.post(url, json={"sql": sql}, headers=settings.analyst_headers, timeout=60).json()
     return int(out["rows"][0][0] or 0)
 
 
@@ -568,8 +570,8 @@ def bench_e2e(
                 events_per_s / batch, seconds, send, progress, f"/api/sync at {events_per_s:,} events/s"
             )
 
-    # every acked row is read back at once: past the analysts' default result limit (100,000 rows)
-    limits = {"rate_sync_per_min": 10**9, "query_max_result_rows": 10**8}
+    # every acked row is read back at once: past the analysts' default result limits (100,000 rows, 16 MiB)
+    limits = {"rate_sync_per_min": 10**9, "query_max_result_rows": 10**8, "query_max_result_bytes": 1 << 30}
     with stack_processes(settings.model_copy(update=limits), tmp, split):
         http_latencies = asyncio.run(go())
         task = progress.add_task("waiting for the last rows", total=len(acked))
@@ -578,6 +580,7 @@ def bench_e2e(
         while time.monotonic() < deadline:
             out = httpx.post(
                 f"{settings.worker_url}/leadstream/query",
+                headers=settings.analyst_headers,
                 timeout=120,
                 json={
                     "sql": "SELECT url, toUnixTimestamp64Milli(inserted_at) FROM events "
@@ -698,6 +701,8 @@ def main() -> None:
         redis_url="redis://127.0.0.1:6379/15",
         edge_port=free_port(),
         worker_port=free_port(),
+        worker_token=secrets.token_urlsafe(32),  # the run's own tokens for the worker's endpoints
+        analyst_tokens={"bench": secrets.token_urlsafe(32)},
     )
     run_cli(settings, "sites", "add", "bench")
     result: dict[str, Any] = {
