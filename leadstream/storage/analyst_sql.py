@@ -48,6 +48,7 @@ ANALYST_VIEWS = frozenset(
         "os_companies_v",
         "os_signals_v",
         "os_runs_v",
+        "os_feedback_v",
     }
 )
 ANALYST_BASE_TABLES = frozenset(
@@ -62,6 +63,7 @@ ANALYST_BASE_TABLES = frozenset(
         "os_companies",
         "os_signals",
         "os_runs",
+        "os_feedback",
     }
 )
 ANALYST_TABLES = ANALYST_VIEWS | ANALYST_BASE_TABLES
