@@ -54,7 +54,9 @@ def answers(ok: dict[int, tuple[type[BaseModel], str]], errors: dict[int, str]) 
 
     out = {str(code): one(model, text) for code, (model, text) in ok.items()}
     for code, text in errors.items():
-        out[str(code)] = one(RateLimited if code == 429 else SigningError if code == 401 else TrackingError, text)
+        out[str(code)] = one(
+            RateLimited if code == 429 else SigningError if code in (401, 409) else TrackingError, text
+        )
     return out
 
 
@@ -63,7 +65,8 @@ TRACKING_ERRORS = {
     403: "Origin not allowed (no Access-Control-Allow-Origin header)",
     404: "Site not registered or disabled",
     413: "Body over 256 KiB",
-    429: "Rate limit exceeded; see Retry-After",
+    429: "Rate limit exceeded (a batch costs its events; answers 400/401/404/413 spend a per-client budget of "
+    "their own); see Retry-After",
     503: "Kafka did not take the record in time; nothing was accepted, retry after Retry-After",
 }
 
@@ -88,14 +91,19 @@ CALL_DOC: dict[str, Any] = {
     "description": "Publishes the call and waits (up to the reply deadline) for the matcher: `matched` or "
     "`unmatched` (200), or `queued` (202) when the deadline passes — the call is accepted and will still be "
     "matched. A repeat with the same `event_id` returns the first answer. Sites with a signing secret require "
-    "`X-Ops-Ts` and `X-Ops-Signature` (hex HMAC-SHA256 of `<ts>.<raw body>`).",
+    "`X-Ops-Ts` and `X-Ops-Signature` (hex HMAC-SHA256 of `<ts>.<raw body>`); a signed call without `event_id` "
+    "is accepted once: a replay gets the first answer, or 409 while there is none.",
     "requestBody": body(
         ref(CallEventRequest),
         {"phone": {"site_id": "demo", "phone_number": "tel:+15550100", "fingerprint": "fp-1", "event_id": SID}},
     ),
     "responses": answers(
         {200: (CallAnswer, "Matched or unmatched"), 202: (CallAnswer, "Queued: accepted, not matched in time")},
-        {**TRACKING_ERRORS, 401: "Signature missing, stale or wrong (signed sites only)"},
+        {
+            **TRACKING_ERRORS,
+            401: "Signature missing, malformed, stale or wrong (signed sites only)",
+            409: "A signed call replayed (no event_id, same signature) before its first answer is known",
+        },
     ),
 }
 
