@@ -212,7 +212,9 @@ class Settings(BaseSettings):
         description="Authorization: Bearer token the worker's write endpoints (migrate, stats refresh) require, "
         "on loopback too; unset: they refuse every call",
     )
-    analyst_tokens: dict[str, SecretStr] = Field(
+    # NoDecode: the JSON is parsed below, so a map set in the environment replaces the env files' whole
+    # (pydantic-settings would merge decoded maps key by key, keeping a token the operator dropped)
+    analyst_tokens: Annotated[dict[str, SecretStr], NoDecode] = Field(
         default_factory=dict,
         description='JSON: analyst name -> token the query endpoint accepts, e.g. {"ana": "..."}; empty: it refuses',
     )
@@ -309,6 +311,16 @@ class Settings(BaseSettings):
             if not ok:
                 raise ValueError(f"key {i} is not a sealing key (32 url-safe base64 bytes; `leadstream sites new-key`)")
         return keys
+
+    @field_validator("analyst_tokens", mode="before")
+    @classmethod
+    def _analyst_token_map(cls, value: object) -> object:
+        if isinstance(value, str | bytes):
+            try:
+                return orjson.loads(value) if value.strip() else {}
+            except orjson.JSONDecodeError:
+                raise ValueError('not JSON; expected {"analyst name": "token", ...}') from None
+        return value
 
     @field_validator("worker_allowed_hosts", mode="before")
     @classmethod

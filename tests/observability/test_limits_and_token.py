@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
@@ -65,3 +67,13 @@ def test_the_worker_groups_are_its_own() -> None:
     assert worker_groups(groups, "w") == ["w", "w-events", "w-sessions"]
     assert PartitionLag("w", "t", 0, committed=5, end=9).lag == 4
     assert PartitionLag("w", "t", 0, committed=9, end=5).lag == 0
+
+
+def test_tokens_in_the_environment_replace_the_env_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    secrets_env = tmp_path / "secrets.env"
+    secrets_env.write_text('LEADSTREAM_ANALYST_TOKENS=\'{"dev": "from-the-file"}\'\n')
+    assert list(Settings(_env_file=secrets_env).analyst_tokens) == ["dev"]  # type: ignore[call-arg]
+    monkeypatch.setenv("LEADSTREAM_ANALYST_TOKENS", '{"ana": "from-the-environment"}')
+    assert list(Settings(_env_file=secrets_env).analyst_tokens) == ["ana"]  # type: ignore[call-arg]
+    monkeypatch.setenv("LEADSTREAM_ANALYST_TOKENS", "{}")
+    assert Settings(_env_file=secrets_env).analyst_tokens == {}  # type: ignore[call-arg]
