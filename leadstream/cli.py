@@ -19,6 +19,7 @@ from pydantic_settings.exceptions import SettingsError
 from rich.console import Console
 from rich.table import Table
 
+from leadstream.commands import site_settings
 from leadstream.settings import get_settings, settings_problems
 
 
@@ -42,6 +43,7 @@ stats_app = typer.Typer(no_args_is_help=True, help="The materialised daily per-s
 app.add_typer(stats_app, name="stats")
 privacy_app = typer.Typer(no_args_is_help=True, help="Erase a visitor's data (docs/privacy.md).")
 app.add_typer(privacy_app, name="privacy")
+site_settings.install(sites_app)  # sites key / keys / set / show
 console = Console()
 err = Console(stderr=True)
 

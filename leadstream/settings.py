@@ -39,6 +39,13 @@ class Topics:
         self.os_runs = f"{prefix}os.runs"
         self.os_feedback = f"{prefix}os.feedback"  # Decision Mode feedback, copied into os_feedback
         self.erasures = f"{prefix}erasures"
+        # Site API keys (hashed, keyed by prefix) and leads: the leads, the operators' stage commands
+        # and the accepted stage changes, all keyed by lead id (co-partitioned).
+        self.site_keys = f"{prefix}site-keys"
+        self.leads = f"{prefix}leads"
+        self.lead_stage_commands = f"{prefix}lead-stage-commands"
+        self.lead_stages = f"{prefix}lead-stages"
+        self.lead_stages_changelog = f"{worker_group}-lead-stages-changelog"
         # The scorer's and matcher's changelogs, named as Faust named them when the two ran on it,
         # so that their state carries over.
         self.sessions_changelog = f"{worker_group}-sessions-changelog"
@@ -94,6 +101,13 @@ class Settings(BaseSettings):
         "empty: the socket peer is the client",
     )
     call_reply_timeout_s: float = Field(default=2.0, gt=0, description="wait for the matcher, then 202 queued")
+    lead_stage_timeout_s: float = Field(
+        default=5.0, gt=0, description="POST /api/leads/{id}/stage: wait for the stage processor, then 503"
+    )
+    oci_claim_timeout_s: float = Field(
+        default=900.0, gt=0, description="a conversion claimed by a Google Ads Script and never acked is exported again"
+    )
+    oci_rate_per_min: int = Field(default=120, ge=1, description="OCI export calls per site and minute; past it, 429")
 
     # --- sales OS ---------------------------------------------------------------------------
     os_tokens: Annotated[dict[str, list[str]], NoDecode] = Field(

@@ -19,6 +19,7 @@ from leadstream.kafka.publisher import Publisher
 from leadstream.redis.replies import ReplyHub
 from leadstream.salesos.breaker import BreakerRegistry
 from leadstream.settings import Settings
+from leadstream.sites.keys import SiteKeys
 from leadstream.sites.registry import SiteRegistry
 
 
@@ -37,6 +38,7 @@ class EdgeState:
     anonymiser: Anonymiser
     replays: ReplayGuard
     redis: aioredis.Redis  # the salts' and the replay guard's connections
+    site_keys: SiteKeys  # the sites' API keys (hashed), for the leads, OCI and Stats APIs
 
     @classmethod
     def build(cls, settings: Settings) -> EdgeState:
@@ -57,11 +59,13 @@ class EdgeState:
             anonymiser=Anonymiser(salts),
             replays=ReplayGuard(redis, namespace=settings.topic_prefix),
             redis=redis,
+            site_keys=SiteKeys(settings),
         )
 
     async def start(self) -> None:
         await self.publisher.start()
         await self.sites.start(wait_s=self.settings.produce_timeout_s)
+        await self.site_keys.start(wait_s=self.settings.produce_timeout_s)
         await self.replies.start()
         await self.salts.start()
 
@@ -70,6 +74,7 @@ class EdgeState:
         await self.replies.stop()
         await self.limiter.close()
         await self.redis.aclose()
+        await self.site_keys.stop()
         await self.sites.stop()
         await self.publisher.stop()  # flushes records in flight
 

@@ -91,6 +91,11 @@ def core_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.call_rows, settings.topic_partitions),
         TopicSpec(t.sites, 1, {"cleanup.policy": "compact"}),
         TopicSpec(t.erasures, 1, {"cleanup.policy": "compact"}),  # kept for good: who stays forgotten
+        TopicSpec(t.site_keys, 1, {"cleanup.policy": "compact"}),  # hashed keys, keyed by prefix
+        # leads, stage commands and stage changes: keyed by lead id, co-partitioned
+        TopicSpec(t.leads, settings.topic_partitions),
+        TopicSpec(t.lead_stage_commands, settings.topic_partitions),
+        TopicSpec(t.lead_stages, settings.topic_partitions),
         TopicSpec(t.dead_letters, 1, {"retention.ms": str(30 * 24 * 3600 * 1000)}),
         TopicSpec(t.os_companies, settings.topic_partitions),
         TopicSpec(t.os_signals, settings.topic_partitions),
