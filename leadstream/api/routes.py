@@ -124,17 +124,31 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _check_endpoint(endpoint: str, body: dict[str, Any]) -> list[str]:
-    """Endpoint-specific validation; returns the stages the run goes through."""
-    options = body.get("options") or {}
-    if not isinstance(options, dict):
-        raise Refused(400, "options must be an object", "OS_INVALID_REQUEST")
+def _check_profile(options: dict[str, Any]) -> None:
     try:  # the scoring module's own rule, so the edge never refuses what scoring accepts (or the reverse)
         resolve_profile(options.get("profile"))
     except UnknownProfile as exc:
         raise Refused(
             400, f"Unknown profile {str(exc.profile)[:64]!r}; known: {', '.join(PROFILES)}", "OS_INVALID_PROFILE"
         ) from None
+
+
+def _check_outreach_options(options: dict[str, Any]) -> None:
+    """The outreach stage's own rules, so a value it would refuse is a 400 here and never its failure."""
+    try:
+        normalise_channel(options.get("channel"))
+        normalise_tone(options.get("tone"))
+        normalise_personalization(options.get("personalization_level"))
+    except OutreachOptionError as exc:
+        raise Refused(400, str(exc), "OS_INVALID_REQUEST") from None
+
+
+def _check_endpoint(endpoint: str, body: dict[str, Any]) -> list[str]:
+    """Endpoint-specific validation; returns the stages the run goes through."""
+    options = body.get("options") or {}
+    if not isinstance(options, dict):
+        raise Refused(400, "options must be an object", "OS_INVALID_REQUEST")
+    _check_profile(options)
     if endpoint == "score":
         if not body.get("entity_id") and not body.get("entity_data"):
             raise Refused(400, "entity_id or entity_data is required", "OS_INVALID_REQUEST")
@@ -147,18 +161,17 @@ def _check_endpoint(endpoint: str, body: dict[str, Any]) -> list[str]:
         leads = body.get("leads")
         if not isinstance(leads, list) or not leads or not all(isinstance(x, dict) for x in leads):
             raise Refused(400, "leads must be a non-empty array of objects", "OS_INVALID_REQUEST")
-        try:
-            normalise_channel(options.get("channel"))
-            normalise_tone(options.get("tone"))
-            normalise_personalization(options.get("personalization_level"))
-        except OutreachOptionError as exc:
-            raise Refused(400, str(exc), "OS_INVALID_REQUEST") from None
+        _check_outreach_options(options)
         return ["outreach"]
     if endpoint == "discovery":
         return ["discovery"]
     if endpoint == "discovery-v2":
         return list(DISCOVERY_V2_STAGES)
-    mode = (body.get("config") or {}).get("mode") or body.get("mode") or "full_pipeline"
+    config = body.get("config") or {}
+    for part in ("scoring", "outreach"):  # the pipeline's own stage options
+        _check_profile(config.get(part) or {})
+    _check_outreach_options(config.get("outreach") or {})
+    mode = config.get("mode") or body.get("mode") or "full_pipeline"
     if mode not in MODES:
         raise Refused(400, f"Unknown mode {str(mode)[:64]!r}; known: {', '.join(MODES)}", "OS_INVALID_REQUEST")
     return list(MODES[mode])

@@ -161,7 +161,8 @@ class OSStages:
         else:
             enriched = run.results.get("enrich", [])
             scored = score_all(enriched, profile, now, region)
-            scoring = (run.request.get("config") or {}).get("scoring")
+            pipeline = run.endpoint.endswith("/pipeline")  # only a pipeline's body has a (typed) config
+            scoring = (run.request.get("config") or {}).get("scoring") if pipeline else None
             await self._ai.explain(run, scoring, scored, [(e["entity"], e["signals"]) for e in enriched])
             run.results["score"] = scored
 

@@ -84,6 +84,21 @@ async def test_pipeline_config_limit_abc_is_a_400_naming_the_field(edge: EdgeFac
         assert body["error"].startswith(f"Invalid {field}:") and not EXCEPTION_TEXT.search(r.text)
 
 
+@pytest.mark.integration
+async def test_a_pipelines_stage_options_are_checked_at_the_edge(edge: EdgeFactory) -> None:
+    """Found by the stage fuzz: ``config.outreach.channel: "fax"`` passed the edge and failed the outreach
+    stage (500); an unknown profile there did the same."""
+    http = await os_client(edge)
+    for config, code in [
+        ({"outreach": {"channel": "fax"}}, "OS_INVALID_REQUEST"),
+        ({"outreach": {"tone": "rude"}}, "OS_INVALID_REQUEST"),
+        ({"outreach": {"profile": "astrology"}}, "OS_INVALID_PROFILE"),
+        ({"scoring": {"profile": "astrology"}}, "OS_INVALID_PROFILE"),
+    ]:
+        r = await http.post("/api/os/pipeline", json={"config": config}, headers=HEADERS)
+        assert r.status_code == 400 and r.json()["error_code"] == code, r.text
+
+
 def _schemas() -> dict[str, Any]:
     models = [(m, "validation") for m in REQUEST_MODELS.values()]
     _, top = models_json_schema(models, ref_template="#/$defs/{model}")  # type: ignore[arg-type]
@@ -280,6 +295,20 @@ async def test_misplaced_discovery_keys_of_the_right_type_run_through_the_stages
         await stages.handler(stage)(run)
     reply = answer(run)
     assert reply["status"] == 200 and len(reply["data"]["stages"]["rank"]["ranked"]) == 2
+
+
+@pytest.mark.integration
+async def test_a_discovery_v2_body_with_a_config_key_runs_through_the_stages(
+    warehouse: Warehouse, settings: Settings
+) -> None:
+    """Found by the stage fuzz: the score stage read ``config.scoring`` of any run, so a discovery-v2 body
+    carrying an extra ``config: "abc"`` failed it (500)."""
+    await insert(warehouse, [company("acme", n) for n in range(1, 3)])
+    run = run_of("discovery-v2", {"query": "", "config": "abc"})
+    stages = OSStages(settings, warehouse)
+    for stage in list(run.stages):
+        await stages.handler(stage)(run)
+    assert answer(run)["status"] == 200
 
 
 # --- the guard: same verdicts, linear patterns, the loop kept free -----------------------------------
