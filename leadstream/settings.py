@@ -89,7 +89,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="origins allowed for every site: a JSON list, or comma-separated"
     )
-    rate_sync_per_min: int = Field(default=2000, ge=1, description="/api/sync events per (site, IP); a batch costs each")
+    rate_sync_per_min: int = Field(
+        default=2000, ge=1, description="/api/sync events per (site, IP): a batch costs each"
+    )
     rate_call_per_min: int = Field(default=150, ge=1, description="/api/call-event requests per (site, IP)")
     rate_call_fp_per_min: int = Field(default=20, ge=1, description="/api/call-event per (site, fingerprint)")
     rate_invalid_per_min: int = Field(
@@ -272,12 +274,13 @@ class Settings(BaseSettings):
     retention_days_calls: int = Field(default=730, ge=0)
     retention_days_dead_letters: int = Field(default=30, ge=0)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "os_jwt_algorithms", "worker_allowed_hosts", "trusted_proxies", mode="before")
     @classmethod
-    def _origins_list(cls, value: object) -> object:
-        if isinstance(value, str):  # a JSON list, or the older comma-separated form
+    def _text_list(cls, value: object) -> object:
+        """A list setting written as a JSON list, or comma-separated."""
+        if isinstance(value, str):
             text = value.strip()
-            return orjson.loads(text) if text.startswith("[") else [o for o in text.split(",") if o.strip()]
+            return orjson.loads(text) if text.startswith("[") else [v.strip() for v in text.split(",") if v.strip()]
         return value
 
     @field_validator("os_tokens", mode="before")
@@ -290,14 +293,6 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_jwt_key(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("os_jwt_algorithms", mode="before")
-    @classmethod
-    def _jwt_algorithms(cls, value: object) -> object:
-        if isinstance(value, str):  # a JSON list, or comma-separated
-            text = value.strip()
-            return orjson.loads(text) if text.startswith("[") else [a.strip() for a in text.split(",") if a.strip()]
-        return value
 
     @field_validator("os_jwt_issuer")
     @classmethod
@@ -334,22 +329,6 @@ class Settings(BaseSettings):
                 return orjson.loads(value) if value.strip() else {}
             except orjson.JSONDecodeError:
                 raise ValueError('not JSON; expected {"analyst name": "token", ...}') from None
-        return value
-
-    @field_validator("worker_allowed_hosts", mode="before")
-    @classmethod
-    def _host_list(cls, value: object) -> object:
-        if isinstance(value, str):  # a JSON list, or comma-separated
-            text = value.strip()
-            return orjson.loads(text) if text.startswith("[") else [h.strip() for h in text.split(",") if h.strip()]
-        return value
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _proxy_list(cls, value: object) -> object:
-        if isinstance(value, str):  # a JSON list, or comma-separated
-            text = value.strip()
-            return orjson.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
         return value
 
     @field_validator("trusted_proxies")
