@@ -24,7 +24,9 @@ from leadstream.ingest.asgi import EdgeApp
 from leadstream.ingest.cors import VaryOriginMiddleware
 from leadstream.ingest.docs import add_tracking_docs
 from leadstream.kafka import uvloop_fix as kafka_uvloop
+from leadstream.leads import api as leads_api
 from leadstream.observability.edge import EDGE
+from leadstream.oci import routes as oci_routes
 from leadstream.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
     api.include_router(os_routes.router)
     add_os_schemas(api)
     more_routes.install(api)  # rank, enrich, intelligence/*, __diag
+    leads_api.install(api)  # /api/leads (site keys)
+    oci_routes.install(api)  # /api/oci/* (OpsMantik's Google Ads Script) and the import CSV
     api.add_middleware(VaryOriginMiddleware)
 
     @api.exception_handler(Exception)

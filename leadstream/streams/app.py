@@ -22,6 +22,7 @@ from leadstream.storage.retention import apply_retention
 from leadstream.storage.warehouse import QueryLimits, Warehouse
 from leadstream.streams.copies import copy_specs
 from leadstream.streams.daily_stats import DailyStatsRefresher
+from leadstream.streams.lead_stages import stages_runner
 from leadstream.streams.matcher import POLL_S as MATCH_POLL_S
 from leadstream.streams.matcher import CallMatcher
 from leadstream.streams.os_chain import register_os_chain
@@ -33,6 +34,7 @@ from leadstream.streams.runtime.runner import Runner
 from leadstream.streams.runtime.sink import TableSink
 from leadstream.streams.sessions import SessionScorer
 from leadstream.streams.web import WorkerWeb, create_web_app
+from leadstream.streams.web_leads import keep_figures, queue_for
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.
         register_os_chain(app, settings, warehouse, producer)
         refresher = DailyStatsRefresher(settings, warehouse)
         app.task(refresher.run)
+        app.task(lambda: keep_figures(lambda: queue_for(warehouse, settings)))  # OCI queue figures in /metrics
     app.task(LagMonitor(settings.kafka_bootstrap, settings.worker_group, settings.metrics_lag_interval_s).run)
     web = WorkerWeb(create_web_app(settings, warehouse, refresher), settings)  # binds now: a port in use fails here
     app.task(web.serve)
@@ -105,6 +108,7 @@ def processors(settings: Settings, producer: BulkProducer, forgotten: ForgottenV
     return [
         scorer_runner(SessionScorer(settings, forgotten), settings, producer),
         matcher_runner(CallMatcher(settings, forgotten), settings, producer),
+        stages_runner(settings, producer, forgotten),
     ]
 
 
@@ -142,7 +146,8 @@ def prepare(settings: Settings) -> Warehouse | None:
     """Blocking start-up work before the worker runs: topics exist; for a role that stores, the
     warehouse open and migrated."""
     t = settings.topics
-    state = [ChangelogTable.topic(name, settings) for name in (t.sessions_changelog, t.matcher_changelog)]
+    changelogs = (t.sessions_changelog, t.matcher_changelog, t.lead_stages_changelog)
+    state = [ChangelogTable.topic(name, settings) for name in changelogs]
     asyncio.run(ensure_topics(settings, [*core_topics(settings), *state]))
     if settings.worker_role not in STORES:
         return None

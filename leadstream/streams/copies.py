@@ -18,6 +18,7 @@ from leadstream.schemas.os_more import OSFeedback
 from leadstream.schemas.sites import SiteRecord
 from leadstream.settings import Settings
 from leadstream.storage.warehouse import Warehouse
+from leadstream.streams.lead_copies import lead_copies
 from leadstream.streams.matcher import CALL_COLUMNS
 from leadstream.streams.row_topics import RowReader
 from leadstream.streams.rows import EVENT_COLUMNS, event_row
@@ -323,4 +324,5 @@ def copy_specs(settings: Settings, forgotten: ForgottenVisitors | None = None) -
         TableSinkSpec("os-signals", t.os_signals, "os_signals", (*SIGNAL_COLUMNS, *OFFSETS), signal_from),
         TableSinkSpec("os-runs", t.os_runs, "os_runs", (*RUN_COLUMNS, *OFFSETS), run_from),
         TableSinkSpec("os-feedback", t.os_feedback, "os_feedback", (*FEEDBACK_COLUMNS, *OFFSETS), feedback_from),
+        *lead_copies(settings, forgotten),
     ]

@@ -34,6 +34,7 @@ from leadstream.schemas.network import ip_prefix
 from leadstream.scoring.matching import MATCH_WINDOW, SessionSummary, best_match, remember_session
 from leadstream.scoring.session_score import SessionState, call_status, confidence, session_score
 from leadstream.settings import Settings
+from leadstream.streams.leads import encode_lead, lead_from_call
 from leadstream.streams.row_topics import encode_row
 from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.checkpoint import Outcome
@@ -99,6 +100,14 @@ class Pending:
 
 def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer, list[object]]:
     """The answer for a call given its key's recent sessions, and its warehouse row."""
+    answer, row, _ = resolve_match(call, sessions)
+    return answer, row
+
+
+def resolve_match(
+    call: CallRecord, sessions: list[SessionState]
+) -> tuple[CallAnswer, list[object], SessionState | None]:
+    """``resolve``, with the session matched (None: unmatched)."""
     match = best_match(sessions, site_id=call.site_id, fingerprint=call.fingerprint, at=call.received_at)
     if match is None:
         answer = CallAnswer(status="unmatched", call_id=call.call_id, session_id=None, lead_score=0)
@@ -130,7 +139,7 @@ def resolve(call: CallRecord, sessions: list[SessionState]) -> tuple[CallAnswer,
         ip_prefix(call.ip_prefix),
         version,
     ]
-    return answer, row
+    return answer, row, match
 
 
 class CallMatcher:
@@ -225,14 +234,17 @@ class CallMatcher:
         now = time.monotonic()
         done: list[tuple[Pending, CallAnswer]] = []
         waiting: list[Pending] = []
-        rows = self._settings.topics.call_rows
+        rows, leads = self._settings.topics.call_rows, self._settings.topics.leads
         for p in self._pending:
-            answer, row = resolve(p.call, self._sessions(f"{p.call.site_id}:{p.call.fingerprint}"))
+            answer, row, match = resolve_match(p.call, self._sessions(f"{p.call.site_id}:{p.call.fingerprint}"))
             if answer.status == "matched" or now >= p.deadline:
                 done.append((p, answer))
                 if not self._forgets(p.call.site_id, None, p.call.fingerprint):
                     key = str(p.call.call_id).encode()
                     outcome.emit(rows, key, key, encode_row(row))
+                    if match is not None:  # a matched call is a lead (its id stable: the call's)
+                        lead_key, lead = encode_lead(lead_from_call(p.call, match, answer.lead_score or 0))
+                        outcome.emit(leads, lead_key, lead_key, lead)
             else:
                 waiting.append(p)
         if not done:

@@ -31,6 +31,7 @@ from leadstream.schemas.tracking import EventRecord
 from leadstream.scoring.dedup import DEDUP_WINDOW, counted_mark, duplicate_key, is_duplicate
 from leadstream.scoring.session_score import SessionState, apply_event, confidence, session_score
 from leadstream.settings import Settings
+from leadstream.streams.leads import encode_lead, is_form_conversion, lead_from_event
 from leadstream.streams.row_topics import encode_row
 from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.checkpoint import Outcome
@@ -147,28 +148,30 @@ class Working:
             entry["eids"] = list(self.client_ids)
         return entry
 
-    def apply(self, record: EventView | EventRecord, offset: int) -> None:
+    def apply(self, record: EventView | EventRecord, offset: int) -> bool:
         """Apply one event unless it was applied before (re-delivery), the tracker sent it
-        again (same client event id), or it repeats within 5 s."""
+        again (same client event id), or it repeats within 5 s. True when it counts: applied now,
+        or before a crash (what it made is made again)."""
         if offset <= self.offset:
             # Applied before a crash, but the row and update written for it may not have been:
             # emit the state again (both writes are idempotent), never apply the event twice.
             self.changed = True
-            return
+            return True
         self.offset = offset
         if record.client_event_id is not None:
             client_id = record.client_event_id.hex[:12]
             if client_id in self.client_ids:
-                return
+                return False
             self.client_ids[client_id] = None
         at = record.received_at
         key = duplicate_key(record.site_id, record.session_id, record.category, record.action, record.label, record.url)
         last = self.marks.get(key)
         if is_duplicate(last, at):
-            return
+            return False
         self.marks[key] = counted_mark(last, at)
         self.state = apply_event(self.state, record)
         self.changed = True
+        return True
 
 
 def session_last_seen(entry: dict[str, Any]) -> datetime | None:
@@ -231,6 +234,7 @@ class SessionScorer:
         work: dict[str, Working] = {}
         partition_of: dict[str, int] = {}
         table, decoded, forgotten = self.table, self._decoded, self._forgotten
+        leads_topic = self._topics.leads
         for msg in records:
             record = read_event(msg.value)
             if record is None:
@@ -243,7 +247,11 @@ class SessionScorer:
             if working is None:
                 working = work[sid] = decoded.take(sid, table.get(sid))
                 partition_of[sid] = msg.partition
-            working.apply(record, msg.offset)
+            counted = working.apply(record, msg.offset)
+            if counted and working.state and is_form_conversion(record.category, record.action):
+                # a lead with its session as it is now; its id is stable, so made again it is the same lead
+                key, value = encode_lead(lead_from_event(working.state, record.event_id, record.received_at))
+                outcome.emit(leads_topic, key, key, value)
         rows_topic, updates_topic = self._topics.session_rows, self._topics.session_updates
         for sid, working in work.items():
             entry = working.dump()
