@@ -29,6 +29,7 @@ DEAD_LETTERS_SQL = (
     "max(failed_at) AS last FROM dead_letters_v GROUP BY stage, reason ORDER BY n DESC LIMIT 20"
 )
 NEWEST_DEAD_SQL = "SELECT failed_at, stage, reason FROM dead_letters_v ORDER BY failed_at DESC LIMIT 5"
+OCI_SQL = "SELECT site_id, status, reason, count() AS n FROM oci_queue_v GROUP BY site_id, status, reason"
 
 
 def edge_url(settings: Settings) -> str:
@@ -91,6 +92,21 @@ def _warehouse(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _oci(settings: Settings) -> dict[str, Any]:
+    """Per site: offline conversions pending, claimed, acked, failed, and excluded by reason."""
+    from leadstream.oci.queue import add, empty_figures
+    from leadstream.storage.analyst import analyst_query
+
+    try:
+        rows = analyst_query(settings, OCI_SQL, timeout_s=10).rows
+    except Exception:
+        return {}
+    sites: dict[str, Any] = {}
+    for site, state, reason, n in rows:
+        add(sites.setdefault(site, empty_figures()), state, reason, int(n))
+    return sites
+
+
 def gather(settings: Settings, interval_s: float = 1.0) -> dict[str, Any]:
     """Everything the status screen shows, as plain data (``--json`` prints it as it is)."""
     first = _lag(settings)
@@ -126,6 +142,7 @@ def gather(settings: Settings, interval_s: float = 1.0) -> dict[str, Any]:
         "groups": groups,
         "dead_letters": warehouse.get("dead_letters", []),
         "last_errors": errors[:10],
+        "offline_conversions": _oci(settings) if warehouse["ok"] else {},
     }
 
 
@@ -170,7 +187,22 @@ def render(status: dict[str, Any]) -> Group:
     for e in status["last_errors"]:
         errors.add_row(str(e["at"] or ""), e["where"], str(e["error"])[:200])
 
+    oci = Table(
+        "site",
+        "pending",
+        "claimed",
+        "acked",
+        "failed",
+        "excluded",
+        title="offline conversions (Google Ads)",
+        title_justify="left",
+        expand=True,
+    )
+    for site, f in sorted(status.get("offline_conversions", {}).items()):
+        excluded = ", ".join(f"{reason} {n}" for reason, n in sorted(f["excluded"].items())) or "0"
+        oci.add_row(site, str(f["pending"]), str(f["claimed"]), str(f["acked"]), str(f["failed"]), excluded)
+
     title = f"leadstream status at {status['at']}: " + (
         "[green]healthy[/green]" if status["ok"] else "[red]unhealthy[/red]"
     )
-    return Group(Panel(health, title=title, title_align="left"), groups, dead, errors)
+    return Group(Panel(health, title=title, title_align="left"), groups, dead, oci, errors)

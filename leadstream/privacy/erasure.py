@@ -36,6 +36,18 @@ _SOURCES: dict[str, tuple[str, dict[Scope, str], str]] = {
         {"fingerprint": "JSONExtractString(value, 'fingerprint')", "session": "JSONExtractString(value, 'session_id')"},
         "dead_letters",
     ),
+    # leads, their stage history and their offline conversions
+    "leads": ("site_id", {"fingerprint": "fingerprint", "session": "ifNull(toString(session_id), '')"}, "leads_v"),
+    "lead_stages": (
+        "site_id",
+        {"fingerprint": "fingerprint", "session": "ifNull(toString(session_id), '')"},
+        "lead_stage_history_v",
+    ),
+    "oci_queue": (
+        "site_id",
+        {"fingerprint": "fingerprint", "session": "ifNull(toString(session_id), '')"},
+        "oci_queue_v",
+    ),
 }
 ERASED_TABLES = tuple(_SOURCES)
 

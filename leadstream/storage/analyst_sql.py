@@ -49,6 +49,10 @@ ANALYST_VIEWS = frozenset(
         "os_signals_v",
         "os_runs_v",
         "os_feedback_v",
+        "leads_v",  # the phone number masked
+        "lead_stages_v",
+        "lead_stage_history_v",
+        "oci_queue_v",
     }
 )
 ANALYST_BASE_TABLES = frozenset(
@@ -64,6 +68,7 @@ ANALYST_BASE_TABLES = frozenset(
         "os_signals",
         "os_runs",
         "os_feedback",
+        "lead_stages",  # not leads: it holds the phone numbers in full
     }
 )
 ANALYST_TABLES = ANALYST_VIEWS | ANALYST_BASE_TABLES
