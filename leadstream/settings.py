@@ -217,6 +217,9 @@ class Settings(BaseSettings):
     daily_stats_margin_s: float = Field(
         default=10.0, ge=0, description="a refresh also rereads rows inserted this long before the previous one"
     )
+    stats_refresh_s: float = Field(
+        default=15.0, gt=0, description="how often the worker refreshes the Stats API's hourly rollup (stats_hourly)"
+    )
 
     worker_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

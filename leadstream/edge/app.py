@@ -28,6 +28,7 @@ from leadstream.leads import api as leads_api
 from leadstream.observability.edge import EDGE
 from leadstream.oci import routes as oci_routes
 from leadstream.settings import Settings, get_settings
+from leadstream.stats import api as stats_api
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
     more_routes.install(api)  # rank, enrich, intelligence/*, __diag
     leads_api.install(api)  # /api/leads (site keys)
     oci_routes.install(api)  # /api/oci/* (OpsMantik's Google Ads Script) and the import CSV
+    stats_api.install(api)  # /api/v2/query, /api/v1/stats/realtime/visitors (site keys)
     api.add_middleware(VaryOriginMiddleware)
 
     @api.exception_handler(Exception)

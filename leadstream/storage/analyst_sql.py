@@ -53,6 +53,7 @@ ANALYST_VIEWS = frozenset(
         "lead_stages_v",
         "lead_stage_history_v",
         "oci_queue_v",
+        "stats_hourly_v",  # the Stats API's hourly rollup (visitors as a uniq state: uniqMerge)
     }
 )
 ANALYST_BASE_TABLES = frozenset(

@@ -33,6 +33,7 @@ from leadstream.streams.runtime.producer import BulkProducer
 from leadstream.streams.runtime.runner import Runner
 from leadstream.streams.runtime.sink import TableSink
 from leadstream.streams.sessions import SessionScorer
+from leadstream.streams.stats_rollup import StatsRollupRefresher
 from leadstream.streams.web import WorkerWeb, create_web_app
 from leadstream.streams.web_leads import keep_figures, queue_for
 
@@ -96,6 +97,7 @@ def create_worker_app(settings: Settings, warehouse: Warehouse | None) -> faust.
         register_os_chain(app, settings, warehouse, producer)
         refresher = DailyStatsRefresher(settings, warehouse)
         app.task(refresher.run)
+        app.task(StatsRollupRefresher(settings, warehouse).run)  # the Stats API's hourly rollup
         app.task(lambda: keep_figures(lambda: queue_for(warehouse, settings)))  # OCI queue figures in /metrics
     app.task(LagMonitor(settings.kafka_bootstrap, settings.worker_group, settings.metrics_lag_interval_s).run)
     web = WorkerWeb(create_web_app(settings, warehouse, refresher), settings)  # binds now: a port in use fails here

@@ -50,6 +50,7 @@ from leadstream.storage.migrations import migrate
 from leadstream.storage.warehouse import AnalystQueryFailed, QueryLimitExceeded, Warehouse, WarehouseUnavailable
 from leadstream.streams.daily_stats import DailyStatsRefresher
 from leadstream.streams.web_leads import leads_routes
+from leadstream.streams.web_stats import stats_routes
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ def warehouse_routes(settings: Settings, warehouse: Warehouse, refresher: DailyS
         Route("/leadstream/migrate", writer(apply_migrations), methods=["POST"]),
         Route("/leadstream/stats/refresh", writer(refresh_stats), methods=["POST"]),
         *leads_routes(settings, warehouse),  # the leads API's reads and the OCI queue (web_leads.py)
+        *stats_routes(settings, warehouse),  # the Stats API's queries and realtime visitors (web_stats.py)
     ]
 
 
