@@ -164,6 +164,7 @@ def leads_routes(settings: Settings, warehouse: Warehouse) -> list[Route]:
 
     async def export(body: ExportBody) -> Response:
         page = await queue.export(body.site, body.limit, body.cursor, body.claim, body.run_id)
+        publish_figures({body.site.public_id: page.counts})  # as they were before this page's claims
         items = [item_json(i, body.site.timezone) for i in page.items]
         return _json({"items": items, "next_cursor": page.next_cursor, "counts": page.counts})
 

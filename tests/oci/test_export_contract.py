@@ -6,13 +6,17 @@ a click id; a second run uploads nothing; a higher stage later is exported when 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
+import httpx
+import orjson
 import pytest
 
+from leadstream.schemas.conversions import auto_stage
 from tests.oci.script_client import GoogleAds, ScriptClient
 from tests.oci.stack import call_lead, form_lead, leads_of, set_stage, site_with_key
-from tests.processes import edge_and_worker
+from tests.processes import edge_and_worker, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -66,6 +70,30 @@ def test_the_script_uploads_each_conversion_once(tmp_path: Path) -> None:
 
         csv = http.get("/api/oci/export.csv", params={"siteId": "shop"}, headers={"x-api-key": key})
         assert csv.status_code == 200 and csv.text.startswith("Parameters:TimeZone=Europe/Istanbul\n")
+
+        out = tmp_path / "shop.csv"
+        run_cli(settings, "oci", "export", "shop", "--since", "2020-01-01", "--out", str(out))
+        assert out.read_text().splitlines()[:2] == [
+            "Parameters:TimeZone=Europe/Istanbul",
+            "Order ID,Google Click ID,WBRAID,GBRAID,Conversion Name,Conversion Time,"
+            "Conversion Value,Conversion Currency",
+        ]
+
+        metrics = httpx.get(f"{settings.worker_url}/metrics").text
+        assert 'leadstream_oci_queue_items{site="shop",state="acked"} 3.0' in metrics
+        assert 'leadstream_oci_excluded{reason="no_click_id",site="shop"} 1.0' in metrics
+        status = orjson.loads(run_cli(settings, "status", "--json", "--interval", "0.1"))
+        figures = status["offline_conversions"]["shop"]
+        assert (figures["acked"], figures["pending"], figures["excluded"]) == (3, 0, {"no_click_id": 1})
+
+        auto_key = site_with_key(settings, "auto", "--auto-stage")
+        form_lead(http, "auto", "fp-auto", "Cj0KCQiA-auto-0001")
+        (lead,) = leads_of(http, auto_key, 1)
+        deadline = time.monotonic() + 30
+        while lead["stage"] == "new" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            lead = leads_of(http, auto_key, 1)[0]
+        assert (lead["stage"], lead["version"]) == (auto_stage(lead["score"]), 1)
 
 
 def _local(created_at: str) -> str:
