@@ -13,6 +13,8 @@ from leadstream.storage.warehouse import QueryResult, Warehouse
 from tests.providers.tenant_rows import company, insert, signal
 
 pytestmark = pytest.mark.integration
+
+
 class CountingReads:
     """The real warehouse, counting the rows each query returns."""
 
