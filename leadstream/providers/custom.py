@@ -22,6 +22,7 @@ from leadstream.storage.warehouse import QueryResult
 PAGE_ROWS = 500  # companies one query reads at most
 SIGNALS_PER_COMPANY = 500  # signals read per company at most
 MAX_OWNER_ROWS = 10_000  # rows a look-up of the tenant's copies of providers' companies reads at most
+SEARCHED_ROWS = 50_000  # companies a discovery-v2 query is matched against at most (the first, by id)
 COMPANY_COLUMNS = ("company_id", "name", "domain", "industry", "size", "linkedin_url", "location")
 _SELECT_COMPANIES = f"SELECT {', '.join(COMPANY_COLUMNS)}, data FROM os_companies_v"
 _SELECT_SIGNALS = "SELECT signal_id, company_id, type, source, evidence, confidence, date, data FROM os_signals_v"
@@ -90,15 +91,18 @@ class TenantCompanies:
         limit: int,
         filters: Mapping[str, object] | None = None,
         accept: Accept | None = None,
+        max_rows: int | None = None,
     ) -> tuple[list[Record], list[Record]]:
         """Up to ``limit`` of the tenant's companies, in id order, matching ``filters`` and ``accept``; and
-        the signals of those companies. Reads a page at a time and stops once ``limit`` have matched."""
+        the signals of those companies. Reads a page at a time and stops once ``limit`` have matched, or
+        once ``max_rows`` companies have been read (a bound for a test the query cannot narrow)."""
         filters = dict(filters or {})
         narrowing, params = _narrowing(filters)
         kept: list[Record] = []
         signals: list[Record] = []
         after = ""
-        while len(kept) < limit:
+        read = 0
+        while len(kept) < limit and (max_rows is None or read < max_rows):
             page = max(1, min(self._page_rows, limit - len(kept)))
             result = await self._warehouse.read(
                 f"{_SELECT_COMPANIES} WHERE tenant_id = {{tenant:String}} AND company_id > {{after:String}}"
@@ -106,6 +110,7 @@ class TenantCompanies:
                 {"tenant": tenant, "after": after, "page": page, **params},
             )
             rows = _records(result)
+            read += len(rows)
             candidates = [c for c in rows if matches(c, filters)]
             found = await self.signals_of(tenant, [str(c["company_id"]) for c in candidates])
             by_company: dict[str, list[Record]] = {}

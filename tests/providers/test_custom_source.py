@@ -92,3 +92,10 @@ def test_matches_is_the_discovery_rule() -> None:
     assert matches({"industry": " Banking "}, {"industry": "banking"})
     assert not matches({"industry": "banking"}, {"industry": "bank"})
     assert matches({}, {"tier": None}) and matches({"size": 25}, {"size": "25"})
+
+
+async def test_a_test_the_query_cannot_narrow_reads_at_most_max_rows(warehouse: Warehouse) -> None:
+    await load(warehouse)
+    reads = CountingReads(warehouse)
+    found, _ = await TenantCompanies(reads, page_rows=5).matching("acme", 10, accept=lambda c, s: False, max_rows=12)
+    assert found == [] and sum(reads.rows_read) == 15  # three pages of five, then it stops
