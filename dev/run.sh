@@ -5,22 +5,31 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-# The worker's endpoints take tokens, and no secret has a default in code: the first run makes
-# random ones, kept (mode 0600) in var/secrets.env, which every leadstream process here reads
-# after .env and the environment. `.venv/bin/leadstream query` in another terminal just works.
-if [ ! -f var/secrets.env ]; then
-  mkdir -p var
-  .venv/bin/python - var/secrets.env <<'PY' || exit 1
-import json, os, secrets, sys
+# The worker's endpoints take tokens, sites' signing secrets are sealed with a key, and no
+# secret has a default in code: the first run makes random ones, kept (mode 0600) in
+# var/secrets.env, which every leadstream process here reads after .env and the environment
+# (`.venv/bin/leadstream query` in another terminal just works). A file from an older run gets
+# the variables it lacks.
+mkdir -p var
+.venv/bin/python - var/secrets.env <<'PY' || exit 1
+import base64, json, os, secrets, sys
 
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-with os.fdopen(fd, "w") as out:
-    out.write("# made by dev/run.sh: the worker's write token and the analysts' tokens (name -> token)\n")
-    out.write(f"LEADSTREAM_WORKER_TOKEN={secrets.token_urlsafe(32)}\n")
-    out.write(f"LEADSTREAM_ANALYST_TOKENS='{json.dumps({'dev': secrets.token_urlsafe(32)})}'\n")
+path = sys.argv[1]
+have = open(path).read() if os.path.exists(path) else ""
+wanted = {
+    "LEADSTREAM_WORKER_TOKEN": secrets.token_urlsafe(32),
+    "LEADSTREAM_ANALYST_TOKENS": "'" + json.dumps({"dev": secrets.token_urlsafe(32)}) + "'",
+    "LEADSTREAM_SITES_KEYS": "'" + json.dumps([base64.urlsafe_b64encode(os.urandom(32)).decode()]) + "'",
+}
+missing = {k: v for k, v in wanted.items() if f"{k}=" not in have}
+if missing:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a") as out:
+        if not have:
+            out.write("# made by dev/run.sh: the worker's token, the analysts' tokens, the sites' sealing key\n")
+        out.writelines(f"{k}={v}\n" for k, v in missing.items())
+    print(f"[run] var/secrets.env: made {', '.join(missing)}")
 PY
-  echo "[run] made var/secrets.env: LEADSTREAM_WORKER_TOKEN and LEADSTREAM_ANALYST_TOKENS (dev)"
-fi
 
 was_up=0
 dev/stack.sh status | grep -q 'kafka .* up' && dev/stack.sh status | grep -q 'redis .* up' && was_up=1
