@@ -680,7 +680,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration per run")
     parser.add_argument("--events", type=int, default=1_000_000, help="events pre-filled for the worker run")
-    parser.add_argument("--only", choices=["edge", "worker", "split", "e2e", "os"], help="run one benchmark")
+    parser.add_argument("--only", choices=["edge", "worker", "split", "e2e", "os", "stats"], help="run one benchmark")
+    parser.add_argument(
+        "--stats-events", type=int, default=10_000_000, help="events of the Stats API run (--only stats)"
+    )
     parser.add_argument("--e2e-rate", type=int, default=2000, help="offered events/s for the end-to-end run")
     parser.add_argument("--e2e-seconds", type=float, default=60)
     parser.add_argument("--e2e-split", action="store_true", help="end to end with a writer and a processor process")
@@ -688,6 +691,9 @@ def main() -> None:
     parser.add_argument("--os-seconds", type=float, default=30)
     parser.add_argument("--keep", action="store_true", help="keep the run's logs and data under var/bench/")
     args = parser.parse_args()
+    if args.only == "stats":  # the Stats API at size: an embedded chDB of its own, no stack (bench/stats_bench.py)
+        stats_only(args.stats_events)
+        return
     if not shutil.which("wrk") and args.only not in ("worker", "split"):
         sys.exit("wrk not found: apt-get install wrk (make bench installs it)")
     tmp = REPO_ROOT / "var" / "bench" / uuid.uuid4().hex[:8]
@@ -732,6 +738,23 @@ def main() -> None:
     else:
         shutil.rmtree(tmp, ignore_errors=True)
         asyncio.run(delete_topics(settings.kafka_bootstrap, (settings.topic_prefix, settings.worker_group)))
+
+
+def stats_only(events: int) -> None:
+    from bench.stats_bench import bench_stats
+    from bench.stats_bench import markdown as stats_markdown
+
+    with Progress(console=console) as progress:
+        result = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "stats": bench_stats(events, 20, 2, progress),
+        }
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    stem = result["date"][:10] + "-stats"
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(stats_markdown(result["stats"]))
+    console.print(stats_markdown(result["stats"]))
 
 
 if __name__ == "__main__":

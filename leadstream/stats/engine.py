@@ -15,6 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import clickhouse_connect
+import orjson
+from cachetools import LRUCache
 from clickhouse_connect.driver.client import Client
 
 from leadstream.stats.dates import Range, resolve
@@ -24,10 +26,9 @@ from leadstream.stats.rollup import tail_from
 from leadstream.stats.sessions_sql import PAGEVIEW
 
 _TS = "DateTime64(3, 'UTC')"
-META_SQL = (
-    "SELECT (SELECT minOrNull(received_at) FROM events WHERE site_id = {site:String}), "
-    "(SELECT maxOrNull(refreshed_at) FROM stats_hourly_refreshes)"
-)
+FIRST_SQL = "SELECT minOrNull(received_at) FROM events WHERE site_id = {site:String}"
+REFRESHED_SQL = "SELECT maxOrNull(refreshed_at) FROM stats_hourly_refreshes"
+CACHE_SIZE = 512
 REALTIME_SQL = (
     "SELECT uniq(if(fingerprint = '', toString(session_id), fingerprint)) FROM events_v "
     f"WHERE site_id = {{site:String}} AND received_at >= {{since:{_TS}}} AND {PAGEVIEW}"
@@ -135,6 +136,7 @@ class StatsEngine:
         self.reader = reader
         self.margin_s = margin_s
         self.rollup = rollup
+        self._cache: LRUCache[Any, dict[str, Any]] = LRUCache(maxsize=CACHE_SIZE)
 
     async def realtime_visitors(self, site: str, now: datetime | None = None) -> int:
         since = (now or datetime.now(UTC)) - REALTIME_WINDOW
@@ -146,17 +148,28 @@ class StatsEngine:
         query = parse(body)
         return await self.run(query, zone, now)
 
-    async def _meta(self, site: str, zone: str) -> tuple[date | None, datetime | None]:
-        first, last_refresh = (await self.reader.rows(META_SQL, {"site": site}))[0]
-        first_day = first.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date() if first else None
-        return first_day, (last_refresh.replace(tzinfo=UTC) if last_refresh else None)
+    async def _first_day(self, site: str, zone: str) -> date | None:
+        first = (await self.reader.rows(FIRST_SQL, {"site": site}))[0][0]
+        return first.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).date() if first else None
 
     async def run(self, query: StatsQuery, zone: str, now: datetime | None = None) -> dict[str, Any]:
+        """The answer; one read only from the stored rollup is kept until the next refresh (the
+        same query, zone and range then give the same answer)."""
         now = now or datetime.now(UTC)
-        first_day, last_refresh = await self._meta(query.site_id, zone)
+        first_day = await self._first_day(query.site_id, zone) if query.date_range == "all" else None
         rng = resolve(query.date_range, zone, now, first_day)
-        tail = tail_from(last_refresh, self.margin_s)
+        last_refresh = (await self.reader.rows(REFRESHED_SQL, {}))[0][0]
+        tail = tail_from(last_refresh.replace(tzinfo=UTC) if last_refresh else None, self.margin_s)
         found = plans(query, rng, tail, self.rollup)
+        key = (orjson.dumps(query.echo(rng.echo())), zone, rng.start, rng.end, last_refresh)
+        if all(p.stored_only for p in found) and (cached := self._cache.get(key)) is not None:
+            return cached
+        answer = await self._answer(query, rng, tail, found)
+        if all(p.stored_only for p in found):
+            self._cache[key] = answer
+        return answer
+
+    async def _answer(self, query: StatsQuery, rng: Range, tail: datetime | None, found: list[Plan]) -> dict[str, Any]:
         answers = await asyncio.gather(*(self.reader.rows(p.sql, p.params) for p in found))
         merged: dict[tuple[Any, ...], dict[str, Any]] = {}
         total_rows = 0

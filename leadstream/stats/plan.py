@@ -126,6 +126,7 @@ class Plan:
     metrics: tuple[str, ...]
     paginated: bool = True  # LIMIT/OFFSET applied in SQL (else by the caller)
     way: str = "exact"  # exact | rollup | calls
+    stored_only: bool = False  # reads only rollup rows a refresh wrote: the same until the next one
 
 
 def rollup_dimension(query: StatsQuery, rng: Range) -> str | None:
@@ -238,7 +239,7 @@ def rollup_plan(query: StatsQuery, rng: Range, unit: str | None, dimension: str,
         f"{_order_sql(query, dims)} LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}"
     )
     params.values |= {"limit": query.limit, "offset": query.offset}
-    return Plan(sql, params.values, query.dimensions, _tail(query), way="rollup")
+    return Plan(sql, params.values, query.dimensions, _tail(query), way="rollup", stored_only=split >= rng.end)
 
 
 def calls_plan(query: StatsQuery, rng: Range, unit: str | None) -> Plan:
@@ -281,4 +282,4 @@ def _unpaginated(plan: Plan) -> Plan:
     if not plan.paginated:
         return plan
     params = plan.params | {"limit": 1_000_000, "offset": 0}
-    return Plan(plan.sql, params, plan.dimensions, plan.metrics, paginated=False, way=plan.way)
+    return Plan(plan.sql, params, plan.dimensions, plan.metrics, False, plan.way, plan.stored_only)
