@@ -27,12 +27,13 @@ from clickhouse_connect.driver.client import Client
 
 from leadstream.stats.query import PAGE, VISIT_DIMENSIONS
 from leadstream.stats.sessions_sql import COLUMN, pages_sql, visits_sql
+from leadstream.storage.tables import STATS_HOURLY
 
 log = logging.getLogger(__name__)
 
 _TS = "DateTime64(3, 'UTC')"
-FACTS = ("visits", "entries", "bounces", "duration_ms", "pageviews", "events", "conversions", "score_sum", "score_n")
-ROW_COLUMNS = ("site_id", "hour", "dimension", "value", "visitors", *FACTS, "refreshed_at")
+ROW_COLUMNS = STATS_HOURLY.names
+FACTS = ROW_COLUMNS[ROW_COLUMNS.index("visitors") + 1 : ROW_COLUMNS.index("refreshed_at")]
 LOOKAROUND = timedelta(days=1)
 SUPERSEDED_AFTER_S = 60
 

@@ -109,4 +109,24 @@ OCI_REPLIES = Table(
     ),
 )
 
-TABLES = (LEADS, LEAD_STAGES, OCI_QUEUE, OCI_REPLIES)
+# The Stats API's hourly rollup (stats/rollup.py): per site, hour, dimension and value, each hour's
+# rows at the version (refreshed_at) its last refresh wrote; stats_hourly_hours says which is in force.
+STATS_HOURLY = Table(
+    "stats_hourly",
+    (
+        ("site_id", "LowCardinality(String)"),
+        ("hour", "DateTime('UTC')"),
+        ("dimension", "LowCardinality(String)"),
+        ("value", "String"),
+        ("visitors", "AggregateFunction(uniq, String)"),
+        *((fact, "UInt64") for fact in ("visits", "entries", "bounces", "duration_ms", "pageviews", "events")),
+        *((fact, "UInt64") for fact in ("conversions", "score_sum", "score_n")),
+        ("refreshed_at", UTC_TIME),
+    ),
+)
+STATS_HOURLY_HOURS = Table(
+    "stats_hourly_hours",
+    (("site_id", "LowCardinality(String)"), ("hour", "DateTime('UTC')"), ("refreshed_at", UTC_TIME)),
+)
+
+TABLES = (LEADS, LEAD_STAGES, OCI_QUEUE, OCI_REPLIES, STATS_HOURLY, STATS_HOURLY_HOURS)
