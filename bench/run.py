@@ -4,7 +4,8 @@
   batch   /api/sync with 100 events per request: events/s
   worker  events/s from a pre-filled topic into ClickHouse, vs a raw aiokafka consumer
   e2e     open-loop /api/sync at a fixed event rate; latency from HTTP ack to the row in ClickHouse
-  os      open-loop /api/os/score at a fixed request rate through the stage chain: p50/p99
+  os      open-loop /api/os/score through the stage chain and /api/os/rank at fixed rates: p50/p99,
+          fallbacks, CPU a request (bench/os_bench.py; bench/os_timeline.py times one run hop by hop)
   memory  peak RSS of the edge and the worker
 
 Results: bench/results/<date>.json and .md. Needs the local stack (`make up`) and wrk.
@@ -24,25 +25,27 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from rich.console import Console
 from rich.progress import Progress
 
-from leadstream.commands.heap import settle_heap
+from bench.loadgen import load_client, open_loop, pct, post_json
+from bench.os_bench import bench_os
+from bench.os_bench import markdown_lines as os_markdown_lines
+from bench.procs import RssParts, peak_rss_mb, process, stack_processes, worker_process
 from leadstream.kafka.broker import delete_topics
 from leadstream.settings import REPO_ROOT, Settings
 from tests.conftest import free_port
-from tests.processes import run_cli, settings_env, wait_http
+from tests.processes import run_cli, settings_env
 
 BENCH = REPO_ROOT / "bench"
 console = Console()
@@ -60,63 +63,6 @@ def wrk(url: str, seconds: int, connections: int, batch: int = 0) -> dict[str, A
     stats = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))  # type: ignore[union-attr]
     stats["rps"] = stats["requests"] / (stats["duration_us"] / 1e6)
     return stats
-
-
-def python_status(pid: int) -> str:
-    """/proc status of the Python process at ``pid`` or among its children ("" once it is gone)."""
-    for proc in [pid, *children(pid)]:
-        try:
-            text = Path(f"/proc/{proc}/status").read_text()
-            if "python" in Path(f"/proc/{proc}/cmdline").read_text():
-                return text
-        except OSError:
-            continue
-    return ""
-
-
-def status_mb(text: str, field: str) -> float:
-    found = re.search(rf"{field}:\s+(\d+)", text)
-    return int(found.group(1)) / 1024 if found else 0.0
-
-
-def peak_rss_mb(pid: int) -> float:
-    return status_mb(python_status(pid), "VmHWM")
-
-
-class RssParts:
-    """The largest anonymous and file-backed shares of a process's resident memory, sampled when
-    asked. VmHWM (peak_rss_mb) has only their peak sum, and in a process that opens the warehouse
-    the file-backed share is mostly chDB's library mapped from disk (read-only, shared, dropped
-    and read again by the kernel as it needs), not memory its work allocates."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.anon_mb = self.file_mb = 0.0
-
-    def sample(self) -> None:
-        text = python_status(self.pid)
-        self.anon_mb = max(self.anon_mb, status_mb(text, "RssAnon"))
-        self.file_mb = max(self.file_mb, status_mb(text, "RssFile"))
-
-
-def children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
-@contextmanager
-def process(cmd: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_http(health, 90, proc, log)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def bench_edge(settings: Settings, seconds: int, tmp: Path, progress: Progress) -> dict[str, Any]:
@@ -423,124 +369,6 @@ def bench_split(settings: Settings, n: int, tmp: Path, progress: Progress) -> di
     }
 
 
-@asynccontextmanager
-async def load_client(port: int) -> AsyncIterator[aiohttp.ClientSession]:
-    """The open-loop generators' HTTP client. aiohttp, not httpx: at 100 requests/s httpx took
-    ~3 ms of CPU a request, a third of a core taken from the system under test on two cores."""
-    connector = aiohttp.TCPConnector(limit=200)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", connector=connector, timeout=timeout) as http:
-        yield http
-
-
-async def post_json(http: aiohttp.ClientSession, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-    async with http.post(path, data=body, headers={"content-type": "application/json", **headers}) as r:
-        return r.status, await r.read()
-
-
-async def open_loop(rate: float, seconds: float, send: Any, progress: Progress, label: str) -> list[float]:
-    """Fire ``send(i)`` at a fixed rate regardless of answers (no coordinated omission);
-    latency is measured from each request's scheduled time."""
-    task = progress.add_task(label, total=int(rate * seconds))
-    latencies: list[float] = []
-    start = time.perf_counter()
-    running = set()
-
-    async def one(i: int, due: float) -> None:
-        await send(i)
-        latencies.append(time.perf_counter() - due)
-        progress.advance(task)
-
-    for i in range(int(rate * seconds)):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        t = asyncio.create_task(one(i, due))
-        running.add(t)
-        t.add_done_callback(running.discard)
-    await asyncio.gather(*running)
-    return latencies
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
-
-
-def worker_process(s: Settings, log: Path) -> Any:
-    """``leadstream worker`` in the role and on the port ``s`` says, up once its health answers."""
-    return process(
-        [sys.executable, "-m", "leadstream", "worker"], settings_env(s), f"{s.worker_url}/leadstream/health", log
-    )
-
-
-@contextmanager
-def stack_processes(settings: Settings, tmp: Path, split: bool = False) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """The edge and the worker: one process in role all, or (``split``) a writer and a processor."""
-    edge_url = f"http://127.0.0.1:{settings.edge_port}"
-    workers = [settings]
-    if split:
-        store = settings.model_copy(update={"worker_role": "store"})
-        workers = [store, store.model_copy(update={"worker_role": "process", "worker_port": free_port()})]
-    with ExitStack() as stack:
-        procs = [
-            stack.enter_context(worker_process(s, tmp / f"worker-{s.worker_role}-{s.worker_port}.log")) for s in workers
-        ]
-        env = settings_env(settings)
-        procs.append(
-            stack.enter_context(
-                process([sys.executable, "-m", "leadstream", "edge"], env, f"{edge_url}/healthz", tmp / "edge.log")
-            )
-        )
-        yield procs
-
-
-WARM_UP_S = 10.0
-
-
-def bench_os(settings: Settings, rate: float, seconds: float, tmp: Path, progress: Progress) -> dict[str, Any]:
-    token = uuid.uuid4().hex
-    settings = settings.model_copy(update={"os_tokens": json.dumps({token: ["bench"]})})
-    headers = {"x-pr-os-token": token, "x-tenant-id": "bench", "X-Client": "bench"}
-    body = {
-        "entity_data": {"name": "Bench Co", "domain": "bench.ae", "industry": "banking", "location": "Dubai"},
-        "signals": [{"type": "hiring", "source": "news", "evidence": "hiring", "confidence": 0.8}],
-    }
-    payload = orjson.dumps(body)
-    outcomes = {"ok": 0, "fallback": 0, "error": 0}
-
-    async def go() -> list[float]:
-        async with load_client(settings.edge_port) as http:
-            for _ in range(20):  # warm-up: agents assigned, connections open
-                await post_json(http, "/api/os/score", payload, headers)
-
-            async def warm(i: int) -> None:
-                await post_json(http, "/api/os/score", payload, headers)
-
-            # steady state: a just-started broker (JIT) and worker answer the first seconds far slower
-            await open_loop(rate, WARM_UP_S, warm, progress, f"warm-up {WARM_UP_S:g} s at {rate:g}/s (not measured)")
-            settle_heap()  # the generator's own GC pauses would count as request latency
-
-            async def send(i: int) -> None:
-                status, answer = await post_json(http, "/api/os/score", payload, headers)
-                key = "error" if status != 200 else "fallback" if orjson.loads(answer)["data"].get("fallback") else "ok"
-                outcomes[key] += 1
-
-            return await open_loop(rate, seconds, send, progress, f"/api/os/score at {rate:g}/s")
-
-    with stack_processes(settings, tmp):
-        latencies = asyncio.run(go())
-    return {
-        "rate_per_s": rate,
-        "seconds": seconds,
-        **outcomes,
-        "p50_ms": round(pct(latencies, 0.5) * 1000, 1),
-        "p99_ms": round(pct(latencies, 0.99) * 1000, 1),
-        "max_ms": round(max(latencies) * 1000, 1),
-    }
-
-
 def bench_e2e(
     settings: Settings, events_per_s: int, seconds: float, tmp: Path, progress: Progress, split: bool = False
 ) -> dict:
@@ -655,10 +483,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"stored; HTTP p50 {e2e['http_p50_ms']} ms, p99 {e2e['http_p99_ms']} ms) | | |"
         )
     if o := result.get("os"):
-        lines.append(
-            f"| /api/os/score at {o['rate_per_s']:g} req/s for {o['seconds']:g} s | p50 {o['p50_ms']} ms, p99 "
-            f"{o['p99_ms']} ms (ok {o['ok']}, fallback {o['fallback']}, error {o['error']}) | target p99 < 50 ms | |"
-        )
+        lines += os_markdown_lines(o)
     return "\n".join(lines) + "\n"
 
 
@@ -676,6 +501,24 @@ def own_topics(settings: Settings, stage: str, tmp: Path) -> Settings:
     return fresh
 
 
+def run_settings() -> tuple[Path, Settings]:
+    """A run's own directory (under var/bench/) and settings: topic prefix, group, warehouse, ports, tokens."""
+    tmp = REPO_ROOT / "var" / "bench" / uuid.uuid4().hex[:8]
+    tmp.mkdir(parents=True)
+    tag = tmp.name
+    return tmp, Settings(
+        topic_prefix=f"bench-{tag}.",
+        worker_group=f"bench-{tag}",
+        var_dir=tmp,
+        clickhouse_dsn=f"chdb://{tmp / 'warehouse'}",
+        redis_url="redis://127.0.0.1:6379/15",
+        edge_port=free_port(),
+        worker_port=free_port(),
+        worker_token=secrets.token_urlsafe(32),  # the run's own tokens for the worker's endpoints
+        analyst_tokens={"bench": secrets.token_urlsafe(32)},
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration per run")
@@ -687,29 +530,17 @@ def main() -> None:
     parser.add_argument("--e2e-rate", type=int, default=2000, help="offered events/s for the end-to-end run")
     parser.add_argument("--e2e-seconds", type=float, default=60)
     parser.add_argument("--e2e-split", action="store_true", help="end to end with a writer and a processor process")
-    parser.add_argument("--os-rate", type=float, default=100, help="offered /api/os/score requests/s")
-    parser.add_argument("--os-seconds", type=float, default=30)
+    parser.add_argument("--os-rate", type=float, default=500, help="offered /api/os/score requests/s")
+    parser.add_argument("--os-seconds", type=float, default=30, help="measured seconds of each OS run")
+    parser.add_argument("--rank-rate", type=float, default=500, help="offered /api/os/rank requests/s (0: none)")
     parser.add_argument("--keep", action="store_true", help="keep the run's logs and data under var/bench/")
     args = parser.parse_args()
     if args.only == "stats":  # the Stats API at size: an embedded chDB of its own, no stack (bench/stats_bench.py)
         stats_only(args.stats_events)
         return
-    if not shutil.which("wrk") and args.only not in ("worker", "split"):
+    if not shutil.which("wrk") and args.only in (None, "edge"):  # only the edge's runs use it
         sys.exit("wrk not found: apt-get install wrk (make bench installs it)")
-    tmp = REPO_ROOT / "var" / "bench" / uuid.uuid4().hex[:8]
-    tmp.mkdir(parents=True)
-    tag = tmp.name
-    settings = Settings(
-        topic_prefix=f"bench-{tag}.",
-        worker_group=f"bench-{tag}",
-        var_dir=tmp,
-        clickhouse_dsn=f"chdb://{tmp / 'warehouse'}",
-        redis_url="redis://127.0.0.1:6379/15",
-        edge_port=free_port(),
-        worker_port=free_port(),
-        worker_token=secrets.token_urlsafe(32),  # the run's own tokens for the worker's endpoints
-        analyst_tokens={"bench": secrets.token_urlsafe(32)},
-    )
+    tmp, settings = run_settings()
     run_cli(settings, "sites", "add", "bench")
     result: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -726,7 +557,8 @@ def main() -> None:
             fresh = own_topics(settings, "e2e", tmp)
             result["e2e"] = bench_e2e(fresh, args.e2e_rate, args.e2e_seconds, tmp, progress, args.e2e_split)
         if args.only in (None, "os"):
-            result["os"] = bench_os(own_topics(settings, "os", tmp), args.os_rate, args.os_seconds, tmp, progress)
+            fresh = own_topics(settings, "os", tmp)
+            result["os"] = bench_os(fresh, args.os_rate, args.os_seconds, tmp, progress, args.rank_rate)
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
     stem = result["date"][:10] + (f"-{args.only}" if args.only else "")

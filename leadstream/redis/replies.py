@@ -4,6 +4,11 @@ The worker stores each answer under a key (for repeats of the same request) and 
 it on a channel. Each edge process holds one pattern subscription and hands answers to the
 requests waiting for them, so a waiting request costs a future, not a Redis connection.
 Channels are namespaced by the topic prefix: Redis pub/sub ignores the db number.
+
+A worker that answers a batch of requests at once (the sales-OS stages) stores and publishes the
+whole batch in one round trip, as one message on the kind's batch channel: one parse on each edge
+for the batch instead of one a request (at 500 requests/s the per-message work of redis-py's
+pub/sub was ~5 % of the edge's CPU, one pipeline a request ~6 % of the worker's).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -23,6 +29,11 @@ ANSWER_TTL_S = 24 * 3600
 
 def _channel(namespace: str, kind: str, request_id: str) -> str:
     return f"{namespace}reply:{kind}:{request_id}"
+
+
+def _batch_channel(namespace: str, kind: str) -> str:
+    """Where batches of answers of ``kind`` are published (outside the per-request ``reply:*`` names)."""
+    return f"{namespace}replies:{kind}"
 
 
 def answer_key(namespace: str, kind: str, request_id: str) -> str:
@@ -40,11 +51,29 @@ async def post_reply(
         await pipe.execute()
 
 
+async def post_replies(
+    client: aioredis.Redis, namespace: str, kind: str, answers: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
+    """Worker side, for a batch: store each answer, then wake whoever waits for any of them, in one round
+    trip. The message is a line with the JSON list of request ids, then each answer's JSON on a line of
+    its own (compact JSON has no raw newline), so an edge decodes only the answers it waits for."""
+    if not answers:
+        return
+    bodies = [(request_id, orjson.dumps(payload, default=str)) for request_id, payload in answers]
+    async with client.pipeline(transaction=False) as pipe:
+        for request_id, body in bodies:
+            pipe.set(answer_key(namespace, kind, request_id), body, ex=ANSWER_TTL_S)
+        batch = b"\n".join([orjson.dumps([request_id for request_id, _ in bodies]), *(b for _, b in bodies)])
+        pipe.publish(_batch_channel(namespace, kind), batch)
+        await pipe.execute()
+
+
 class ReplyHub:
     """Edge side. ``available`` is False while Redis is unreachable: callers should not wait."""
 
     def __init__(self, redis_url: str, namespace: str, timeout_s: float = 0.25) -> None:
         self._namespace = namespace
+        self._batches = _batch_channel(namespace, "")
         self._client = aioredis.from_url(redis_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = defaultdict(list)
         self._subscribed = asyncio.Event()
@@ -69,17 +98,20 @@ class ReplyHub:
 
     async def _listen(self) -> None:
         delay = 0.2
-        pattern = f"{self._namespace}reply:*"
+        patterns = (f"{self._namespace}reply:*", f"{self._namespace}replies:*")
         while True:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(pattern)
+                await pubsub.psubscribe(*patterns)
                 self._subscribed.set()
                 delay = 0.2
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
-                        self._deliver(message["channel"], message["data"])
+                        try:
+                            self._deliver(message["channel"], message["data"])
+                        except ValueError as exc:  # not the subscription's fault: skip the message
+                            log.warning("unreadable reply on %r: %r", message["channel"], exc)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -92,11 +124,19 @@ class ReplyHub:
 
     def _deliver(self, channel: bytes, data: bytes) -> None:
         key = channel.decode()
-        waiters = self._waiters.pop(key, [])
-        if not waiters:
+        if key.startswith(self._batches):  # a batch of answers of one kind (post_replies)
+            kind = key[len(self._batches) :]
+            ids, *bodies = data.split(b"\n")
+            for request_id, body in zip(orjson.loads(ids), bodies, strict=True):
+                waited = _channel(self._namespace, kind, request_id)
+                if waited in self._waiters:
+                    self._wake(waited, orjson.loads(body))
             return
-        payload = orjson.loads(data)
-        for fut in waiters:
+        if key in self._waiters:
+            self._wake(key, orjson.loads(data))
+
+    def _wake(self, key: str, payload: dict[str, Any]) -> None:
+        for fut in self._waiters.pop(key, []):
             if not fut.done():
                 fut.set_result(payload)
 

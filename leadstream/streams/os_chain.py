@@ -28,7 +28,7 @@ from leadstream.observability import metrics as m
 from leadstream.observability.logs import PARTITION, RUN_ID
 from leadstream.providers import CONNECTORS, ProviderQuery, ProviderResult, provider_breakers, search_providers
 from leadstream.providers.custom import SEARCHED_ROWS, TenantCompanies
-from leadstream.redis.replies import post_reply
+from leadstream.redis.replies import post_replies
 from leadstream.salesos.discovery_v2 import discovery_v2_data, query_matcher, search
 from leadstream.salesos.more_calls import INTELLIGENCE_ENDPOINTS, MORE_STAGES
 from leadstream.salesos.stages import (
@@ -274,7 +274,8 @@ def pipeline_stages(run: OSRun) -> dict[str, Any]:
 
 class EdgeReplies:
     """Answers to the waiting edges through Redis: best effort (the edge falls back, the run is
-    recorded anyway), and in the background, so an unreachable Redis does not slow the chain."""
+    recorded anyway), and in the background, so an unreachable Redis does not slow the chain.
+    A batch's answers go together, in one round trip (``post_replies``)."""
 
     def __init__(self, settings: Settings) -> None:
         self._redis = aioredis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
@@ -282,16 +283,15 @@ class EdgeReplies:
         self._pending: set[asyncio.Future[None]] = set()  # held so they are not collected
 
     async def post(self, answers: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        for run_id, reply in answers:
-            task = asyncio.ensure_future(self._post(run_id, reply))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+        task = asyncio.ensure_future(self._post(answers))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
-    async def _post(self, run_id: str, reply: dict[str, Any]) -> None:
+    async def _post(self, answers: Sequence[tuple[str, dict[str, Any]]]) -> None:
         try:
-            await post_reply(self._redis, self._namespace, REPLY_KIND, run_id, reply)
+            await post_replies(self._redis, self._namespace, REPLY_KIND, answers)
         except Exception as exc:
-            log.warning("could not post OS reply: %r", exc)
+            log.warning("could not post %d OS replies: %r", len(answers), exc)
 
 
 class OSStage:

@@ -1,0 +1,183 @@
+"""``python -m bench.os_timeline``: where the time of an ``/api/os/score`` request goes, hop by hop.
+
+The edge and the worker run as in ``make bench`` (one process each, role all), started through
+``bench.traced``, which timestamps each hop of a run; the load generator adds when it sent each request
+and when the answer came. Open loop at a fixed rate after a warm-up, as the ``os`` benchmark. Prints,
+for every hop, its p50 and p99 over the requests, and its mean among the slowest 1 % (what their
+time went to), and writes bench/results/<date>-os-timeline.json and .md.
+
+Hops: the generator's own lag (scheduled -> sent); HTTP to the handler (sent -> ``edge_in``); the edge's
+checks (-> ``published``); Kafka's ack of the run (-> ``kafka_acked``); hand-off to the stage (->
+``stage_in``, from the ack: may be below 0 when the stage has it before the edge hears the ack); the
+stage's batch (-> ``stage_done``); the outputs' ack (-> ``outputs_acked``); the Redis reply (->
+``replied``); Redis to the edge (-> ``reply_in``); the edge's answer back to the client (-> received).
+The hooks cost a few microseconds a hop; the figures are the system's, not the benchmark's exact ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+
+from bench.loadgen import load_client, open_loop, pct, post_json, run
+from bench.os_bench import SCORE_BODY
+from bench.procs import stack_processes
+from bench.run import BENCH, console, own_topics, run_settings
+from leadstream.commands.heap import settle_heap
+from leadstream.kafka.broker import delete_topics
+from leadstream.settings import Settings
+
+TRACED = (sys.executable, str(Path(__file__).with_name("traced.py")))  # a script: BENCH_CODE may hold no bench/
+HOPS = [  # (name, from, to)
+    ("generator lag", "scheduled", "sent"),
+    ("HTTP to handler", "sent", "edge_in"),
+    ("edge checks", "edge_in", "published"),
+    ("Kafka ack of the run", "published", "kafka_acked"),
+    ("hand-off to the stage", "kafka_acked", "stage_in"),
+    ("stage batch", "stage_in", "stage_done"),
+    ("outputs acked", "stage_done", "outputs_acked"),
+    ("Redis reply posted", "outputs_acked", "replied"),
+    ("Redis to the edge", "replied", "reply_in"),
+    ("edge answer to client", "reply_in", "received"),
+    ("total", "scheduled", "received"),
+]
+
+
+def read_traces(directory: Path) -> dict[str, dict[str, float]]:
+    """request id -> hop -> time (the edge's hops are by request, the worker's by run: joined here)."""
+    runs: dict[str, dict[str, float]] = defaultdict(dict)
+    edge_in: dict[str, float] = {}
+    request_of: dict[str, str] = {}
+    for path in directory.glob("*.trace"):
+        for line in path.read_text().splitlines():
+            run_id, hop, at, *extra = line.split(" ")
+            if hop == "edge_in":
+                edge_in[extra[0]] = float(at)
+                continue
+            if hop == "published":
+                request_of[run_id] = extra[0]
+            runs[run_id].setdefault(hop, float(at))  # the first: a re-delivered batch is not the run's path
+    requests = {}
+    for run_id, request_id in request_of.items():
+        requests[request_id] = runs[run_id]
+        if request_id in edge_in:
+            requests[request_id]["edge_in"] = edge_in[request_id]
+    return requests
+
+
+def timeline(settings: Settings, rate: float, seconds: float, warm_up_s: float, tmp: Path) -> dict[str, Any]:
+    token = "timeline-token"
+    settings = settings.model_copy(update={"os_tokens": json.dumps({token: ["bench"]})})
+    headers = {"x-pr-os-token": token, "x-tenant-id": "bench", "X-Client": "bench"}
+    traces = tmp / "traces"
+    traces.mkdir()
+    os.environ["BENCH_TRACE_DIR"] = str(traces)  # inherited by the traced processes
+    client: dict[str, dict[str, float]] = {}
+
+    async def go(progress: Progress) -> list[float]:
+        async with load_client(settings.edge_port) as http:
+            for _ in range(20):
+                await post_json(http, "/api/os/score", SCORE_BODY, headers)
+
+            async def warm(i: int) -> None:
+                await post_json(http, "/api/os/score", SCORE_BODY, headers)
+
+            await open_loop(rate, warm_up_s, warm, progress, f"warm-up {warm_up_s:g} s (not measured)")
+            settle_heap()
+
+            async def send(i: int) -> None:
+                request_id = f"timeline-{i}"
+                sent = time.time()
+                await post_json(http, "/api/os/score", SCORE_BODY, {**headers, "x-request-id": request_id})
+                client[request_id] = {"sent": sent, "received": time.time()}
+
+            return await open_loop(rate, seconds, send, progress, f"/api/os/score at {rate:g}/s, traced")
+
+    with stack_processes(settings, tmp, command=TRACED):
+        with Progress(console=console) as progress:
+            latencies = run(go(progress))
+        time.sleep(1.0)  # the tracers' last lines
+        by_request = read_traces(traces)
+    rows: list[dict[str, float]] = []
+    for i, latency in enumerate(latencies):
+        request_id = f"timeline-{i}"
+        if request_id not in client or request_id not in by_request:
+            continue
+        hops = {**by_request[request_id], **client[request_id]}
+        hops["scheduled"] = hops["received"] - latency
+        rows.append(hops)
+    return summarise(rows, rate, seconds, len(latencies))
+
+
+def summarise(rows: list[dict[str, float]], rate: float, seconds: float, sent: int) -> dict[str, Any]:
+    def spans(row: dict[str, float]) -> dict[str, float]:
+        return {name: (row[b] - row[a]) * 1000 for name, a, b in HOPS if a in row and b in row}
+
+    measured = [spans(r) for r in rows]
+    slowest = sorted(measured, key=lambda s: s.get("total", 0))[-max(1, len(measured) // 100) :]
+    table = {}
+    for name, _, _ in HOPS:
+        values = [s[name] for s in measured if name in s]
+        tail = [s[name] for s in slowest if name in s]
+        table[name] = {
+            "p50_ms": round(pct(values, 0.5), 2),
+            "p99_ms": round(pct(values, 0.99), 2),
+            "slowest_1pct_mean_ms": round(sum(tail) / max(len(tail), 1), 2),
+        }
+    return {"rate_per_s": rate, "seconds": seconds, "requests": sent, "traced": len(rows), "hops": table}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        f"# OS timeline {result['date']}: /api/os/score at {result['rate_per_s']:g} req/s for {result['seconds']:g} s",
+        "",
+        f"{result['traced']:,} of {result['requests']:,} requests traced. Load before the run: {result['load']}.",
+        "",
+        "| hop | p50 ms | p99 ms | mean in the slowest 1 % (ms) |",
+        "|---|---|---|---|",
+    ]
+    for name, f in result["hops"].items():
+        lines.append(f"| {name} | {f['p50_ms']} | {f['p99_ms']} | {f['slowest_1pct_mean_ms']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=100, help="offered /api/os/score requests/s")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--warm-up", type=float, default=5)
+    parser.add_argument("--keep", action="store_true", help="keep the logs and traces under var/bench/")
+    args = parser.parse_args()
+    tmp, settings = run_settings()
+    settings = own_topics(settings, "os", tmp)
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    result = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "load": load,
+        **timeline(settings, args.rate, args.seconds, args.warm_up, tmp),
+    }
+    out = BENCH / "results"
+    stem = f"{result['date'][:16].replace(':', '')}Z-os-timeline"
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (out / f"{stem}.md").write_text(markdown(result))
+    console.print(markdown(result))
+    if args.keep:
+        console.print(f"logs, traces and topics kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+        asyncio.run(delete_topics(settings.kafka_bootstrap, (settings.topic_prefix, settings.worker_group)))
+
+
+if __name__ == "__main__":
+    main()
