@@ -18,7 +18,7 @@ from ``calls_v`` by the call's own time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,7 +125,7 @@ class Plan:
     dimensions: tuple[str, ...]
     metrics: tuple[str, ...]
     paginated: bool = True  # LIMIT/OFFSET applied in SQL (else by the caller)
-    way: str = "exact"  # exact | rollup | calls
+    way: str = "exact"  # exact | rollup | visits | calls
     stored_only: bool = False  # reads only rollup rows a refresh wrote: the same until the next one
 
 
@@ -172,6 +172,16 @@ def _tail(query: StatsQuery) -> tuple[str, ...]:
     return tuple(m for m in query.metrics if m not in CALL_METRICS)
 
 
+_VISIT_UNITS = f"SELECT {_UNIT_FACTS}, toUInt8(1) AS entered, {_PROPS}, '' AS page FROM visits"
+# (visit, page) units from stored visit rows: their pages' facts are parallel arrays.
+_PAGE_UNITS_STORED = f"""
+SELECT session_id, visitor, start, is_bounce, duration_ms, toUInt8(entry_raw = page) AS entered,
+    u_pageviews AS pageviews, u_events AS events, u_conversions AS conversions, u_score_sum AS score_sum,
+    u_score_n AS score_n, {_PROPS}, page
+FROM visits ARRAY JOIN pages AS page, page_pageviews AS u_pageviews, page_events AS u_events,
+    page_conversions AS u_conversions, page_score_sum AS u_score_sum, page_score_n AS u_score_n"""
+
+
 def exact_plan(query: StatsQuery, rng: Range, unit: str | None) -> Plan:
     params = Params({"site": query.site_id, "from": rng.start, "to": rng.end, "tz": rng.zone})
     params.values |= {"scan_from": rng.start - LOOKAROUND, "scan_to": rng.end + LOOKAROUND}
@@ -191,7 +201,31 @@ SELECT v.session_id AS session_id, v.visitor AS visitor, v.start AS start, v.is_
 FROM ({pages_sql(scan + " AND session_id IN (SELECT session_id FROM visits)")}) AS p
 INNER JOIN visits AS v ON v.session_id = p.session_id"""
     else:
-        units = f"SELECT {_UNIT_FACTS}, toUInt8(1) AS entered, {_PROPS}, '' AS page FROM visits"
+        units = _VISIT_UNITS
+    return _units_plan(query, unit, params, visits, units)
+
+
+def visits_plan(query: StatsQuery, rng: Range, unit: str | None, tail_from: datetime | None) -> Plan:
+    """Over the stored visit rows (``stats_visits``) up to ``tail_from`` and visit rows computed
+    live after it: any filter and grouping, without recomputing the stored visits from events."""
+    from leadstream.stats.rollup import live_visits_sql, stored_visits_sql
+
+    params = Params({"site": query.site_id, "from": rng.start, "to": rng.end, "tz": rng.zone})
+    split = rng.start if tail_from is None else min(max(tail_from, rng.start), rng.end)
+    params.values |= {"split": split, "scan_from": split - LOOKAROUND, "scan_to": rng.end + LOOKAROUND}
+    parts = []
+    if split > rng.start:
+        parts.append(stored_visits_sql())
+    if split < rng.end:
+        parts.append(live_visits_sql())
+    visits = " UNION ALL ".join(f"SELECT * FROM ({p})" for p in parts)
+    units = _PAGE_UNITS_STORED if query.has_page else _VISIT_UNITS
+    plan = _units_plan(query, unit, params, visits, units)
+    return replace(plan, way="visits", stored_only=split >= rng.end)
+
+
+def _units_plan(query: StatsQuery, unit: str | None, params: Params, visits: str, units: str) -> Plan:
+    """The query over per-visit units (one per visit, or per visit and page): filtered, grouped, metrics."""
     where = " AND ".join(filter_sql(f, params, UNIT_COLUMNS) for f in query.filters) or "1"
     source = f"SELECT * FROM units WHERE {where}"
     if query.has_page and PAGE not in query.dimensions:  # each visit once, entered if it entered on a page that passed
@@ -267,8 +301,10 @@ def plans(query: StatsQuery, rng: Range, tail_from: datetime | None, rollup: boo
     wants_calls = any(m in CALL_METRICS for m in query.metrics)
     if _tail(query):
         dimension = rollup_dimension(query, rng) if rollup else None
-        if dimension is None:
+        if not rollup:
             found.append(exact_plan(query, rng, unit))
+        elif dimension is None:
+            found.append(visits_plan(query, rng, unit, tail_from))
         else:
             found.append(rollup_plan(query, rng, unit, dimension, tail_from))
     if wants_calls:

@@ -27,7 +27,7 @@ from clickhouse_connect.driver.client import Client
 
 from leadstream.stats.query import PAGE, VISIT_DIMENSIONS
 from leadstream.stats.sessions_sql import COLUMN, pages_sql, visits_sql
-from leadstream.storage.tables import STATS_HOURLY
+from leadstream.storage.tables import STATS_HOURLY, STATS_VISITS
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ _TS = "DateTime64(3, 'UTC')"
 ROW_COLUMNS = STATS_HOURLY.names
 FACTS = ROW_COLUMNS[ROW_COLUMNS.index("visitors") + 1 : ROW_COLUMNS.index("refreshed_at")]
 LOOKAROUND = timedelta(days=1)
+# A visit row's columns as readers take them (its site, hour and version aside).
+VISIT_COLUMNS = tuple(c for c in STATS_VISITS.names if c not in ("site_id", "hour", "refreshed_at"))
+_PAGE_ARRAYS = tuple(c for c in VISIT_COLUMNS if c == "pages" or c.startswith("page_"))
 SUPERSEDED_AFTER_S = 60
 
 _VISIT_FACTS = (
@@ -73,6 +76,49 @@ def rows_sql(dimensions: tuple[str, ...], site: str, scan: str, starts: str) -> 
 
 
 ALL_DIMENSIONS = ("", *VISIT_DIMENSIONS, PAGE)
+
+
+def visit_rows_sql(site: str, scan: str, starts: str) -> str:
+    """``stats_visits`` rows (all but ``refreshed_at``) for the visits of events passing ``scan``
+    whose start passes ``starts``: the visit's facts and properties, and its pages' facts as
+    parallel arrays (one tuple array first, so the arrays keep the same order)."""
+    visits = visits_sql(f"{site} AND {scan}", f"HAVING {starts}")
+    pages = pages_sql(f"{site} AND {scan} AND (site_id, session_id) IN (SELECT site_id, session_id FROM visits)")
+    facts = ", ".join(c.removesuffix("s") if c == "pages" else c for c in _PAGE_ARRAYS)
+    unpacked = ", ".join(f"arrayMap(t -> t.{i + 1}, page_rows) AS {c}" for i, c in enumerate(_PAGE_ARRAYS))
+    per_visit = (
+        f"SELECT site_id, session_id, {unpacked} FROM (SELECT site_id, session_id, "
+        f"groupArray(({facts})) AS page_rows FROM ({pages}) GROUP BY site_id, session_id)"
+    )
+    columns = ", ".join(f"pg.{c} AS {c}" if c in _PAGE_ARRAYS else f"v.{c} AS {c}" for c in VISIT_COLUMNS)
+    return (
+        f"WITH visits AS ({visits}) SELECT v.site_id AS site_id, toStartOfHour(v.start) AS hour, {columns} "
+        f"FROM visits AS v LEFT JOIN ({per_visit}) AS pg ON pg.site_id = v.site_id AND pg.session_id = v.session_id"
+    )
+
+
+def live_visits_sql() -> str:
+    """Visit rows for the visits that started from ``{split}`` to ``{to}`` (a query's tail)."""
+    in_tail = f"site_id = {{site:String}} AND received_at >= {{split:{_TS}}} AND received_at < {{to:{_TS}}}"
+    scan = (
+        f"received_at >= {{scan_from:{_TS}}} AND received_at < {{scan_to:{_TS}}} "
+        f"AND session_id IN (SELECT session_id FROM events_v WHERE {in_tail})"
+    )
+    starts = f"start >= {{split:{_TS}}} AND start < {{to:{_TS}}}"
+    return f"SELECT {', '.join(VISIT_COLUMNS)} FROM ({visit_rows_sql('site_id = {site:String}', scan, starts)})"
+
+
+def stored_visits_sql() -> str:
+    """Stored visit rows that started from ``{from}`` to ``{split}``, each hour at its newest version."""
+    hours = (
+        "SELECT hour, max(refreshed_at) FROM stats_hourly_hours WHERE site_id = {site:String} "
+        f"AND hour >= toStartOfHour({{from:{_TS}}}) AND hour < {{split:{_TS}}} GROUP BY hour"
+    )
+    return (
+        f"SELECT {', '.join(VISIT_COLUMNS)} FROM stats_visits WHERE site_id = {{site:String}} "
+        f"AND hour >= toStartOfHour({{from:{_TS}}}) AND hour < {{split:{_TS}}} "
+        f"AND start >= {{from:{_TS}}} AND start < {{split:{_TS}}} AND (hour, refreshed_at) IN ({hours})"
+    )
 
 
 def live_rows_sql(dimension: str) -> str:
@@ -167,6 +213,12 @@ def refresh_site(client: Client, site: str, hours: list[datetime], at: datetime)
         settings={"max_insert_block_size": 10_000_000, "min_insert_block_size_rows": 0},
     )
     client.command(
+        f"INSERT INTO stats_visits ({', '.join(STATS_VISITS.names)}) SELECT *, {{at:{_TS}}} "
+        f"FROM ({visit_rows_sql('site_id = {site:String}', scan, starts)})",
+        parameters=params,
+        settings={"max_insert_block_size": 10_000_000, "min_insert_block_size_rows": 0},
+    )
+    client.command(
         f"INSERT INTO stats_hourly_hours (site_id, hour, refreshed_at) "
         f"SELECT {{site:String}}, arrayJoin({{hours:Array(DateTime('UTC'))}}), {{at:{_TS}}}",
         parameters=params,
@@ -175,11 +227,12 @@ def refresh_site(client: Client, site: str, hours: list[datetime], at: datetime)
 
 def drop_superseded(client: Client) -> None:
     """Delete rows of versions no longer in force (a minute old, so no reader is still on them)."""
-    client.command(
-        "DELETE FROM stats_hourly WHERE refreshed_at < now64(3, 'UTC') - INTERVAL "
-        f"{SUPERSEDED_AFTER_S} SECOND AND (site_id, hour, refreshed_at) NOT IN "
-        "(SELECT site_id, hour, max(refreshed_at) FROM stats_hourly_hours GROUP BY site_id, hour)"
-    )
+    for table in ("stats_hourly", "stats_visits"):
+        client.command(
+            f"DELETE FROM {table} WHERE refreshed_at < now64(3, 'UTC') - INTERVAL "
+            f"{SUPERSEDED_AFTER_S} SECOND AND (site_id, hour, refreshed_at) NOT IN "
+            "(SELECT site_id, hour, max(refreshed_at) FROM stats_hourly_hours GROUP BY site_id, hour)"
+        )
 
 
 def refresh_rollup(client: Client, margin_s: float, clean: bool = True) -> RollupRefresh:

@@ -129,4 +129,28 @@ STATS_HOURLY_HOURS = Table(
     (("site_id", "LowCardinality(String)"), ("hour", "DateTime('UTC')"), ("refreshed_at", UTC_TIME)),
 )
 
-TABLES = (LEADS, LEAD_STAGES, OCI_QUEUE, OCI_REPLIES, STATS_HOURLY, STATS_HOURLY_HOURS)
+_LOW = "LowCardinality(String)"
+STATS_VISITS = Table(
+    "stats_visits",
+    (
+        ("site_id", _LOW),
+        ("hour", "DateTime('UTC')"),
+        ("session_id", "UUID"),
+        ("visitor", "String"),
+        ("start", UTC_TIME),
+        ("is_bounce", "UInt8"),
+        *((fact, "UInt64") for fact in ("duration_ms", "pageviews", "events", "conversions", "score_sum", "score_n")),
+        ("entry_raw", "String"),
+        ("p_source", _LOW),
+        ("p_referrer", "String"),
+        *((f"p_utm_{part}", _LOW) for part in ("source", "medium", "campaign", "content", "term")),
+        *((f"p_{prop}", _LOW) for prop in ("device", "browser", "os")),
+        ("p_entry_page", "String"),
+        ("p_exit_page", "String"),
+        ("pages", "Array(String)"),
+        *((f"page_{fact}", "Array(UInt64)") for fact in ("pageviews", "events", "conversions", "score_sum", "score_n")),
+        ("refreshed_at", UTC_TIME),
+    ),
+)
+
+TABLES = (LEADS, LEAD_STAGES, OCI_QUEUE, OCI_REPLIES, STATS_HOURLY, STATS_HOURLY_HOURS, STATS_VISITS)
