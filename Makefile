@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test up down status deps venv bench lock tracker clean
+.PHONY: run test up down status deps venv bench lock tracker dashboard clean
 
 run: deps venv            ## stack + edge + worker in the foreground (Ctrl-C stops all)
 	@dev/run.sh
@@ -45,6 +45,12 @@ tracker:                  ## rebuild leadstream/ingest/static/t.min.js from trac
 	@cd tracker && npm ci --no-audit --no-fund --silent && npm run -s build
 	@$(PYTHON) -c "import gzip; b = open('leadstream/ingest/static/t.min.js', 'rb').read(); \
 	  print(f'[tracker] t.min.js: {len(b)} bytes, {len(gzip.compress(b, 9))} gzipped (at most 2048)')"
+
+dashboard:                ## rebuild leadstream/dashboard/static/dashboard.{js,css} from dashboard/src (esbuild, pinned)
+	@LEADSTREAM_TRACKER=1 dev/bootstrap.sh
+	@cd dashboard && npm ci --no-audit --no-fund --silent && npm run -s build
+	@$(PYTHON) -c "import gzip; n = sum(len(gzip.compress(open(f'leadstream/dashboard/static/dashboard.{x}', 'rb').read(), 9)) \
+	  for x in ('js', 'css')); print(f'[dashboard] js + css: {n} bytes gzipped (at most 102400)'); assert n <= 102400"
 
 lock: venv                ## re-pin the dependency tree after changing pyproject.toml
 	@{ echo '# The whole dependency tree, pinned (pip freeze of the dev venv). Regenerate with `make lock`.'; \

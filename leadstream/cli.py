@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadstream.commands import oci as oci_commands
+from leadstream.commands import share as share_command
 from leadstream.commands import site_settings
 from leadstream.settings import get_settings, settings_problems
 
@@ -45,6 +46,7 @@ app.add_typer(stats_app, name="stats")
 privacy_app = typer.Typer(no_args_is_help=True, help="Erase a visitor's data (docs/privacy.md).")
 app.add_typer(privacy_app, name="privacy")
 site_settings.install(sites_app)  # sites key / keys / set / show
+share_command.install(sites_app)  # sites share (a read-only dashboard link)
 app.add_typer(oci_commands.app, name="oci")  # oci export (Google Ads import CSV)
 console = Console()
 err = Console(stderr=True)

@@ -18,6 +18,7 @@ from leadstream.api import more_routes
 from leadstream.api import routes as os_routes
 from leadstream.api.openapi import add_os_schemas
 from leadstream.commands.heap import settle_heap
+from leadstream.dashboard import routes as dashboard_routes
 from leadstream.edge.http import JSONResponse
 from leadstream.edge.state import EdgeState
 from leadstream.ingest.asgi import EdgeApp
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, own_process: bool = False) -
     leads_api.install(api)  # /api/leads (site keys)
     oci_routes.install(api)  # /api/oci/* (OpsMantik's Google Ads Script) and the import CSV
     stats_api.install(api)  # /api/v2/query, /api/v1/stats/realtime/visitors (site keys)
+    dashboard_routes.install(api)  # /dashboard/{site}, its login, /share/{token}
     api.add_middleware(VaryOriginMiddleware)
 
     @api.exception_handler(Exception)

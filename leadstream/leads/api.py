@@ -24,6 +24,7 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from pydantic import ValidationError
 from uuid_utils.compat import uuid7
 
+from leadstream.dashboard.auth import dashboard_site
 from leadstream.edge.http import JSONResponse
 from leadstream.edge.site_auth import presented_key, site_of
 from leadstream.kafka.broker import BrokerUnavailable
@@ -74,7 +75,7 @@ async def list_leads(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> JSONResponse:
     edge = request.app.state.edge
-    site = site_of(edge, request.headers)
+    site = site_of(edge, request.headers) or await dashboard_site(request, share_ok=False)
     if site is None:
         return unauthorized()
     if site_id is not None and site_id != site:
@@ -118,7 +119,7 @@ def _lead_id(text: str) -> uuid.UUID | None:
 
 @router.get("/api/leads/{lead_id}", responses=ERRORS, summary="One lead of the key's site")
 async def get_lead(request: Request, lead_id: Annotated[str, Path(description="the lead's id")]) -> JSONResponse:
-    site = site_of(request.app.state.edge, request.headers)
+    site = site_of(request.app.state.edge, request.headers) or await dashboard_site(request, share_ok=False)
     if site is None:
         return unauthorized()
     parsed = _lead_id(lead_id)
@@ -147,7 +148,7 @@ STAGE_BODY = {
 )
 async def set_stage(request: Request, lead_id: Annotated[str, Path(description="the lead's id")]) -> JSONResponse:
     edge = request.app.state.edge
-    site = site_of(edge, request.headers)
+    site = site_of(edge, request.headers) or await dashboard_site(request, share_ok=False)
     if site is None:
         return unauthorized()
     raw = await request.body()
@@ -189,7 +190,8 @@ async def _command(
     replies = edge.replies
     if not replies.available:
         return None
-    who = f"key:{key_prefix(presented_key(request.headers)) or '?'}"
+    prefix = key_prefix(presented_key(request.headers))
+    who = f"key:{prefix}" if prefix else "dashboard"
     command = StageCommand(
         command_id=uuid7(), lead_id=lead_id, site_id=site, change=change, who=who, at=datetime.now(UTC)
     )

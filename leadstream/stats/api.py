@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from leadstream.dashboard.auth import dashboard_site
 from leadstream.edge.http import JSONResponse
 from leadstream.edge.site_auth import site_of
 from leadstream.leads.worker_reads import WorkerUnavailable, ask_worker
@@ -103,7 +104,7 @@ def _zone(request: Request, site: str) -> str:
 )
 async def query(request: Request) -> JSONResponse:
     edge = request.app.state.edge
-    site = site_of(edge, request.headers)
+    site = site_of(edge, request.headers) or await dashboard_site(request, share_ok=True)
     if site is None:
         return _error(401, UNAUTHORIZED)
     declared = request.headers.get("content-length", "")
@@ -142,7 +143,7 @@ async def realtime_visitors(
     request: Request, site_id: Annotated[str | None, Query(description="the key's site")] = None
 ) -> JSONResponse:
     edge = request.app.state.edge
-    site = site_of(edge, request.headers)
+    site = site_of(edge, request.headers) or await dashboard_site(request, share_ok=True)
     if site is None or (site_id is not None and site_id != site):
         return _error(401, UNAUTHORIZED)
     try:

@@ -1,0 +1,1 @@
+"""The site owner's dashboard on the edge: the page, its login, and read-only share links."""
