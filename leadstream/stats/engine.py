@@ -41,7 +41,9 @@ class StatsReader:
 
     def __init__(self, dsn: str, database: str, threads: int = 2, max_execution_time_s: float = 20.0) -> None:
         self._dsn, self._database = dsn, database
-        self._settings = {"max_execution_time": max_execution_time_s, "readonly": 1}
+        # One thread a query: the dashboard's queries run side by side on the reader's threads, and
+        # more threads each only contend for the same cores (readonly last: it freezes the rest).
+        self._settings = {"max_threads": 1, "max_execution_time": max_execution_time_s, "readonly": 1}
         self._local = threading.local()
         self._handles: list[Client] = []
         self._lock = threading.Lock()

@@ -37,6 +37,8 @@ FACTS = ROW_COLUMNS[ROW_COLUMNS.index("visitors") + 1 : ROW_COLUMNS.index("refre
 LOOKAROUND = timedelta(days=1)
 # A visit row's columns as readers take them (its site, hour and version aside).
 VISIT_COLUMNS = tuple(c for c in STATS_VISITS.names if c not in ("site_id", "hour", "refreshed_at"))
+# uniq() of a string counts its cityHash64: stored as the hash, read back as ``visitor``.
+_READ_VISITS = ", ".join("visitor_hash AS visitor" if c == "visitor_hash" else c for c in VISIT_COLUMNS)
 _PAGE_ARRAYS = tuple(c for c in VISIT_COLUMNS if c == "pages" or c.startswith("page_"))
 SUPERSEDED_AFTER_S = 60
 
@@ -90,7 +92,14 @@ def visit_rows_sql(site: str, scan: str, starts: str) -> str:
         f"SELECT site_id, session_id, {unpacked} FROM (SELECT site_id, session_id, "
         f"groupArray(({facts})) AS page_rows FROM ({pages}) GROUP BY site_id, session_id)"
     )
-    columns = ", ".join(f"pg.{c} AS {c}" if c in _PAGE_ARRAYS else f"v.{c} AS {c}" for c in VISIT_COLUMNS)
+    columns = ", ".join(
+        f"pg.{c} AS {c}"
+        if c in _PAGE_ARRAYS
+        else "cityHash64(v.visitor) AS visitor_hash"
+        if c == "visitor_hash"
+        else f"v.{c} AS {c}"
+        for c in VISIT_COLUMNS
+    )
     return (
         f"WITH visits AS ({visits}) SELECT v.site_id AS site_id, toStartOfHour(v.start) AS hour, {columns} "
         f"FROM visits AS v LEFT JOIN ({per_visit}) AS pg ON pg.site_id = v.site_id AND pg.session_id = v.session_id"
@@ -105,7 +114,7 @@ def live_visits_sql() -> str:
         f"AND session_id IN (SELECT session_id FROM events_v WHERE {in_tail})"
     )
     starts = f"start >= {{split:{_TS}}} AND start < {{to:{_TS}}}"
-    return f"SELECT {', '.join(VISIT_COLUMNS)} FROM ({visit_rows_sql('site_id = {site:String}', scan, starts)})"
+    return f"SELECT {_READ_VISITS} FROM ({visit_rows_sql('site_id = {site:String}', scan, starts)})"
 
 
 def stored_visits_sql() -> str:
@@ -115,7 +124,7 @@ def stored_visits_sql() -> str:
         f"AND hour >= toStartOfHour({{from:{_TS}}}) AND hour < {{split:{_TS}}} GROUP BY hour"
     )
     return (
-        f"SELECT {', '.join(VISIT_COLUMNS)} FROM stats_visits WHERE site_id = {{site:String}} "
+        f"SELECT {_READ_VISITS} FROM stats_visits WHERE site_id = {{site:String}} "
         f"AND hour >= toStartOfHour({{from:{_TS}}}) AND hour < {{split:{_TS}}} "
         f"AND start >= {{from:{_TS}}} AND start < {{split:{_TS}}} AND (hour, refreshed_at) IN ({hours})"
     )

@@ -136,7 +136,7 @@ STATS_VISITS = Table(
         ("site_id", _LOW),
         ("hour", "DateTime('UTC')"),
         ("session_id", "UUID"),
-        ("visitor", "String"),
+        ("visitor_hash", "UInt64"),
         ("start", UTC_TIME),
         ("is_bounce", "UInt8"),
         *((fact, "UInt64") for fact in ("duration_ms", "pageviews", "events", "conversions", "score_sum", "score_n")),

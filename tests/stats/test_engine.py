@@ -217,6 +217,30 @@ async def test_rollup_follows_late_events_and_vanished_values(own: tuple[Warehou
     assert after == {("/pricing",): [1], ("/",): [1], ("/blog/post",): [1], ("/landing",): [1]}
 
 
+async def test_stored_visits_follow_late_events(own: tuple[Warehouse, StatsReader]) -> None:
+    """A query the hourly rollup cannot answer reads the stored visit rows: a late event changes
+    them at the next refresh, and only the version in force counts."""
+    warehouse, reader = own
+    await load(warehouse)
+    warehouse.sync(lambda c: refresh_rollup(c, margin_s=0))
+    engine = StatsEngine(reader, margin_s=0)
+    desktop = {
+        "dimensions": ["visit:entry_page"],
+        "metrics": ["visits"],
+        "filters": [["is", "visit:device", ["Desktop"]]],
+    }
+    assert table(await ask(engine, **desktop)) == {("/pricing",): [2], ("/blog/post",): [1]}
+    rows = await reader.rows("SELECT session_id FROM events WHERE fingerprint = 'fp-b'", {})
+    early = _event(
+        dataset.SITE, rows[0][0], "fp-b", dataset.DAY + timedelta(hours=10, minutes=29), f"{BASE}/landing", WIN_CHROME
+    )
+    await load(warehouse, [early])
+    warehouse.sync(lambda c: refresh_rollup(c, margin_s=0))
+    assert table(await ask(engine, **desktop)) == {("/pricing",): [1], ("/blog/post",): [1], ("/landing",): [1]}
+    kept = await reader.rows("SELECT count() FROM stats_visits WHERE session_id = {s:UUID}", {"s": rows[0][0]})
+    assert kept[0][0] == 2  # the old version is still stored (deleted once a minute old), yet not counted
+
+
 async def test_realtime_counts_visitors_with_a_pageview_in_the_last_five_minutes(
     own: tuple[Warehouse, StatsReader],
 ) -> None:

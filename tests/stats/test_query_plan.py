@@ -121,3 +121,22 @@ def test_values_reach_sql_only_as_parameters() -> None:
 def test_calls_are_their_own_query_merged_with_the_visits() -> None:
     found = plans(q(metrics=["visitors", "calls"]), resolve("day", "UTC", NOW), None)
     assert [p.way for p in found] == ["rollup", "calls"] and not any(p.paginated for p in found)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"filters": [["is", "visit:source", ["Google"]]], "dimensions": ["event:page"]},
+        {"filters": [["contains", "event:page", ["/a"]]]},
+        {"dimensions": ["visit:source", "visit:device"]},
+        {"filters": [["is", "visit:source", ["a"]], ["is", "visit:device", ["b"]]], "dimensions": ["visit:os"]},
+    ],
+)
+def test_what_the_hourly_rollup_cannot_answer_reads_the_stored_visits(body: dict[str, object]) -> None:
+    rng = resolve("7d", "UTC", NOW)
+    stored = plans(q(**body), rng, NOW.replace(minute=0, second=0, microsecond=0))[0]
+    assert stored.way == "visits" and "FROM stats_visits" in stored.sql and "events_v" not in stored.sql
+    assert stored.stored_only  # the last refresh covers the range: the answer is kept until the next
+    live = plans(q(**body), rng, None)[0]
+    assert live.way == "visits" and "stats_visits" not in live.sql and not live.stored_only
+    assert plans(q(**body), rng, None, rollup=False)[0].way == "exact"

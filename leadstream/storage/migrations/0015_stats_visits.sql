@@ -2,13 +2,14 @@
 -- properties, its facts and, as parallel arrays, its facts per page. Written by the same
 -- refresh as stats_hourly, at the same version (refreshed_at) for the same hours, and read the
 -- same way (each hour's newest version recorded in stats_hourly_hours): filtered queries read
--- these narrow rows instead of recomputing every visit from the events.
+-- these narrow rows instead of recomputing every visit from the events. visitor_hash is
+-- cityHash64 of the visitor id, the hash uniq() takes of a string, so counts are unchanged.
 CREATE TABLE IF NOT EXISTS stats_visits
 (
     site_id          LowCardinality(String),
     hour             DateTime('UTC'),
     session_id       UUID,
-    visitor          String,
+    visitor_hash     UInt64,
     start            DateTime64(3, 'UTC'),
     is_bounce        UInt8,
     duration_ms      UInt64,
