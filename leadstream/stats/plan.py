@@ -7,10 +7,13 @@ Two ways to the same numbers:
   Taken when the range falls on whole hours of the site's zone, at most one non-time dimension is
   grouped, and the only filter (if any) is on that dimension (or, with no other dimension, on one
   visit dimension or one page).
+- **visits**: what the hourly rollup cannot answer: the stored per-visit rows (``stats_visits``)
+  up to the last refresh and the same rows computed live for the tail, then filtered and grouped
+  any way the query asks.
 - **exact**: visits computed from ``events_v`` for the range (``sessions_sql``), then filtered
-  and grouped any way the query asks.
+  and grouped the same way (the engine with the rollup off).
 
-Both end in the same SQL for each metric, over the same per-visit facts, so they agree to the
+All end in the same SQL for each metric, over the same per-visit facts, so they agree to the
 unit. A visit belongs to the range its first event falls in, and carries all its events with it;
 time buckets place a visit (and its pageviews) at its start. ``calls`` and ``matched_calls`` come
 from ``calls_v`` by the call's own time.

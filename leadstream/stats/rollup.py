@@ -12,6 +12,10 @@ crash between the two leaves the previous version in force (the next refresh red
 and a value that vanished from an hour (an erased visitor's) is gone with the old version.
 Superseded versions are deleted once they are a minute old.
 
+The same refresh writes ``stats_visits`` for the same hours at the same version: one row per
+visit (its properties, its facts, its pages' facts as parallel arrays), read the same way, for
+the queries the hourly rows cannot answer (filters on other dimensions).
+
 A query reads the stored hours up to the last refresh and computes the hours after it live
 (``live_rows_sql``): new visits are counted at once; a visit that started before the last
 refresh and goes on is updated at the next refresh.
