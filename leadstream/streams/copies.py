@@ -322,7 +322,7 @@ def copy_specs(settings: Settings, forgotten: ForgottenVisitors | None = None) -
         TableSinkSpec("sites", t.sites, "sites", (*SITE_COLUMNS, *OFFSETS), site_from),
         TableSinkSpec("os-companies", t.os_companies, "os_companies", (*COMPANY_COLUMNS, *OFFSETS), company_from),
         TableSinkSpec("os-signals", t.os_signals, "os_signals", (*SIGNAL_COLUMNS, *OFFSETS), signal_from),
-        TableSinkSpec("os-runs", t.os_runs, "os_runs", (*RUN_COLUMNS, *OFFSETS), run_from),
+        TableSinkSpec("os-runs", t.os_runs, "os_runs", (*RUN_COLUMNS, *OFFSETS), run_from, flush_s=1.0),
         TableSinkSpec("os-feedback", t.os_feedback, "os_feedback", (*FEEDBACK_COLUMNS, *OFFSETS), feedback_from),
         *lead_copies(settings, forgotten),
     ]

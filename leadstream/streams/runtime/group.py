@@ -41,6 +41,27 @@ def group_consumer(settings: Settings, group: str, **overrides: object) -> AIOKa
     return AIOKafkaConsumer(**options)  # type: ignore[arg-type]
 
 
+REQUEST_PATH_FETCH_WAIT_MS = 500  # a request-path member's fetch: new records end the wait at once
+_HOLD_S = 3600.0
+
+
+def fetch_when_drained(consumer: AIOKafkaConsumer) -> None:
+    """Fetch from a broker only once every record fetched from it is handed out (call after ``start``).
+
+    aiokafka sends no fetch to a broker while one of its partitions holds records not yet handed out,
+    but only for 0.1 s (its ``prefetch_backoff``); after that it fetches the other partitions alone,
+    and a partition emptied later waits for that fetch to come back: up to the fetch's whole wait.
+    That is why the request-path members polled with a 25 ms wait, 40 fetches a second each while
+    idle. A member that hands out all it fetched at every poll (the runner does) loses nothing by
+    waiting for the drain: then its fetch may wait long (new records end it at once), and no
+    partition ever waits behind one. Measured produce -> poll at 50 records/s (600 records, same
+    minute): p90 7.0-8.5 ms with 25 ms waits, 3.0-3.9 ms with this and 500 ms."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is None or not hasattr(fetcher, "_prefetch_backoff"):  # aiokafka is pinned: this is its 0.14
+        raise RuntimeError("aiokafka's fetcher has no prefetch_backoff: check fetch_when_drained")
+    fetcher._prefetch_backoff = _HOLD_S
+
+
 async def poll_batch(
     consumer: AIOKafkaConsumer, max_records: int, within_s: float, idle_s: float | None = None
 ) -> list[ConsumerRecord]:

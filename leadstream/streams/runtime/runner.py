@@ -26,14 +26,18 @@ from leadstream.streams.runtime.changelog_table import ChangelogTable
 from leadstream.streams.runtime.checkpoint import Checkpoint, Outcome
 from leadstream.streams.runtime.commits import BackgroundCommits
 from leadstream.streams.runtime.group import (
+    REQUEST_PATH_FETCH_WAIT_MS,
     FlushWindow,
     PartitionOwner,
+    fetch_when_drained,
     group_consumer,
     next_offsets,
     poll_batch,
     supervise,
 )
 from leadstream.streams.runtime.producer import BulkProducer
+
+COMMIT_EVERY_S = 0.25  # commit_behind: the most a member's commits wait for the offsets behind them
 
 
 class Processor(Protocol):
@@ -56,7 +60,9 @@ class Runner:
     batch metrics (default its name); ``commit_behind``: for batches on a request's path, the
     offsets are committed in the background while the next batch is done (``commits.py``), and
     ``then`` runs as soon as the outputs are durable, before the commit (a crash in between does
-    the batch and its ``then`` again)."""
+    the batch and its ``then`` again); commits then go at most every ``COMMIT_EVERY_S``, and the
+    member fetches only once it has handed out what it fetched, with a long wait
+    (``fetch_when_drained``)."""
 
     def __init__(
         self,
@@ -99,14 +105,17 @@ class Runner:
     async def _consume(self) -> None:
         s, p = self._settings, self.processor
         GROUP.set(self.group)
-        consumer = group_consumer(s, self.group, **self._options)
+        options = {"fetch_max_wait_ms": REQUEST_PATH_FETCH_WAIT_MS} if self._commit_behind else {}
+        consumer = group_consumer(s, self.group, **{**options, **self._options})
         owner = PartitionOwner(consumer, s, self._assigned, self._revoked, previous_group=self._previous_group)
         consumer.subscribe(list(p.topics), listener=owner)
         await p.revoked(None)  # a new member owns nothing until the group says so
         if p.table is not None:
             p.table.forget()
-        self._commits = BackgroundCommits(consumer, self._committed) if self._commit_behind else None
+        self._commits = BackgroundCommits(consumer, self._committed, COMMIT_EVERY_S) if self._commit_behind else None
         await consumer.start()
+        if self._commit_behind:
+            fetch_when_drained(consumer)  # no idle polling, and no partition waits behind a fetch
         try:
             while True:
                 records = await poll_batch(consumer, self._batch_records, self._window.seconds, self._window.ceiling_s)

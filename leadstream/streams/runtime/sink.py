@@ -77,6 +77,10 @@ class TableSinkSpec:
     leave_out: LeaveOut | None = None
     offsets: bool = True  # the table keeps each row's partition and offset (the high-water marks)
     json_rows: bool = False  # rows hold JSON values, dates and date-times only: inserted as JSON
+    # A fixed gathering window for a table nobody waits on: an insert costs ~10 ms of CPU whatever its
+    # size (chDB), so the 100 ms floor of LEADSTREAM_SINK_FLUSH_S's window made a busy table ~10 % of
+    # a core. None: the window follows what the last batch took.
+    flush_s: float | None = None
 
 
 def idle_fetch_wait_ms(settings: Settings) -> int:
@@ -99,7 +103,8 @@ class TableSink:
         self.health = LOOPS.loop(self.loop_name)
         self._metrics = BatchMetrics(f"{spec.name} sink")
         self._paused = m.WAREHOUSE_PAUSED.labels(spec.table)
-        self.window = FlushWindow(settings.sink_flush_s)
+        fixed = spec.flush_s
+        self.window = FlushWindow(settings.sink_flush_s) if fixed is None else FlushWindow(fixed, floor_s=fixed)
 
     @property
     def loop_name(self) -> str:

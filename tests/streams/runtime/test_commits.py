@@ -51,3 +51,23 @@ async def test_a_failed_commit_is_raised_by_the_next_check() -> None:
         commits.check()
     with pytest.raises(RuntimeError):
         commits.add({A: 2})
+
+
+async def test_commits_are_spaced_and_a_flush_sends_what_gathered_at_once() -> None:
+    consumer = Consumer()
+    consumer.release.set()
+    commits = BackgroundCommits(consumer, lambda: None, every_s=3600)  # type: ignore[arg-type]
+    commits.add({A: 1})
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert consumer.commits == [{A: 1}]  # the first goes at once
+    commits.add({A: 2})
+    commits.add({B: 7})
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert consumer.commits == [{A: 1}]  # the next waits out the spacing, gathering
+    await commits.flush()  # partitions given up, or the member stopping: no waiting
+    assert consumer.commits == [{A: 1}, {A: 2, B: 7}]
+    commits.add({A: 3})
+    await commits.flush()
+    assert consumer.commits[-1] == {A: 3}
