@@ -20,13 +20,13 @@ const FILTERS = {
   os: 'visit:os',
 };
 const PANELS = [
-  ['Top sources', 'source'],
-  ['UTM campaigns', 'utm_campaign'],
-  ['Top pages', 'page'],
-  ['Entry pages', 'entry_page'],
-  ['Devices', 'device'],
-  ['Browsers', 'browser'],
-  ['Operating systems', 'os'],
+  ['Top sources', 'source', 'Source'],
+  ['UTM campaigns', 'utm_campaign', 'Campaign'],
+  ['Top pages', 'page', 'Page'],
+  ['Entry pages', 'entry_page', 'Entry page'],
+  ['Devices', 'device', 'Device'],
+  ['Browsers', 'browser', 'Browser'],
+  ['Operating systems', 'os', 'OS'],
 ];
 const PERIODS = [
   ['day', 'Today'],
@@ -295,7 +295,7 @@ async function drawPanels(st) {
   );
   const box = document.getElementById('panels');
   box.replaceChildren(
-    ...PANELS.map(([title, key], i) => {
+    ...PANELS.map(([title, key, column], i) => {
       const rows = answers[i].results;
       const active = st.filters.some(([k]) => k === key);
       return h(
@@ -307,7 +307,7 @@ async function drawPanels(st) {
           : h(
               'table',
               {},
-              h('thead', {}, h('tr', {}, h('th', {}, title.replace(/^Top /, '')), h('th', {}, 'Visitors'), key === 'page' ? h('th', {}, 'Views') : null)),
+              h('thead', {}, h('tr', {}, h('th', {}, column), h('th', {}, 'Visitors'), key === 'page' ? h('th', {}, 'Views') : null)),
               h(
                 'tbody',
                 {},
@@ -321,7 +321,7 @@ async function drawPanels(st) {
                       title: active ? false : `Filter on ${r.dimensions[0]}`,
                       on: active ? {} : { click: () => go({ [key]: r.dimensions[0] }), keydown: (e) => e.key === 'Enter' && go({ [key]: r.dimensions[0] }) },
                     },
-                    h('td', {}, h('span', { class: 'bar', style: false }), r.dimensions[0] || '(none)'),
+                    h('td', {}, h('span', { class: 'bar' }), h('span', { class: 'name' }, r.dimensions[0] || '(none)')),
                     h('td', { class: 'num' }, r.metrics[0]),
                     key === 'page' ? h('td', { class: 'num' }, r.metrics[1]) : null,
                   ),

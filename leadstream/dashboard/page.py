@@ -16,7 +16,8 @@ CSP = (
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # a share link's token never leaves in a Referer
+    # a share link's token never leaves in a Referer to another site; same-origin keeps Origin on form posts
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }

@@ -160,7 +160,7 @@ def test_pages_carry_a_self_only_policy_and_assets_an_etag(live: Live) -> None:
         r = live.http.get(path)
         policy = r.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
-        assert r.headers["referrer-policy"] == "no-referrer" and r.headers["cache-control"] == "no-store"
+        assert r.headers["referrer-policy"] == "same-origin" and r.headers["cache-control"] == "no-store"
         assert "<script>" not in r.text and "cdn" not in r.text.lower()
     asset = live.http.get("/dashboard-assets/dashboard.js")
     assert asset.status_code == 200 and asset.headers["content-type"].startswith("text/javascript")
