@@ -10,6 +10,7 @@ Errors are ``{"error", "code"}``: 400 a bad query or body, 422 a body that is JS
 change (an unknown stage), 401 no valid key, 404 a lead (or site) the key's site does not own
 (another site's ids are not revealed), 409 a stale ``version``, 503 when the worker or Redis does
 not answer. The phone number is shown in full here only: this is the owner's own view.
+The owner's dashboard calls with its session cookie (plus its CSRF token on changes) instead of a key.
 """
 
 from __future__ import annotations

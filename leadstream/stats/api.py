@@ -6,6 +6,7 @@
 | ``GET /api/v1/stats/realtime/visitors?site_id=`` | a bare integer: visitors with a pageview in the last 5 minutes |
 
 Who may call: the holder of a live key of the site the query names (``leadstream sites key SITE``).
+The site's dashboard calls with its session cookie (plus its CSRF token) or a share link's token instead.
 A missing or wrong key, or a site the key does not reach (unknown ones included), is 401
 ``{"error"}`` as Plausible answers; an invalid query is 400 ``{"error"}`` naming the field; the
 worker not answering is 503. The query is validated here, then executed by the worker (the edge
