@@ -46,11 +46,13 @@ async def dashboard_site(request: Request, *, share_ok: bool) -> str | None:
     """The site this request's dashboard credentials reach, else None (the caller answers 401).
 
     ``share_ok``: the route is a Stats API read a share link may make."""
-    found = await owner_session(request)
-    if found is not None:
-        return found[1].site if csrf_ok(request, found[1]) else None
     share = request.headers.get(SHARE_HEADER, "").strip()
-    if not share or not share_ok:
+    if not share:  # the explicit share token wins over an owner's cookie the browser also sends
+        found = await owner_session(request)
+        if found is None or not csrf_ok(request, found[1]):
+            return None
+        return found[1].site
+    if not share_ok:
         return None
     edge = request.app.state.edge
     try:

@@ -143,6 +143,15 @@ def test_a_share_link_reads_its_sites_statistics_only(live: Live) -> None:
     assert PHONE not in page.text and live.lead_a["id"] not in page.text
 
 
+def test_a_share_link_works_beside_an_owners_session_of_another_site(live: Live) -> None:
+    cookie, _ = live.session("beta", live.key_b)
+    shared = {**cookie, "x-share-token": live.share("alpha").rsplit("/", 1)[1]}
+    assert live.http.post("/api/v2/query", json=stats_body("alpha"), headers=shared).status_code == 200
+    assert live.http.get("/api/v1/stats/realtime/visitors?site_id=alpha", headers=shared).status_code == 200
+    assert live.http.post("/api/v2/query", json=stats_body("beta"), headers=shared).status_code == 401
+    assert live.http.get("/api/leads", headers=shared).status_code == 401  # never the leads, whatever the cookie
+
+
 def test_a_revoked_share_link_shows_nothing(live: Live) -> None:
     old = live.share("alpha").rsplit("/", 1)[1]
     new = live.share("alpha").rsplit("/", 1)[1]  # sharing again ends the previous link
