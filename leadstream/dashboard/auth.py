@@ -21,7 +21,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def owner_session(request: Request) -> tuple[str, tokens.Session] | None:
-    """The request's live session (cookie token, session) whose site is active, else None."""
+    """The request's live session (cookie token, session) whose site is active and whose key is
+    not revoked, else None."""
     token = request.cookies.get(COOKIE, "")
     if not token:
         return None
@@ -31,6 +32,9 @@ async def owner_session(request: Request) -> tuple[str, tokens.Session] | None:
     except Exception:  # Redis down: no session, the caller answers 401
         return None
     if session is None or edge.sites.get(session.site) is None:
+        return None
+    keys = edge.site_keys.of_site(session.site)
+    if not any(k.prefix == session.key_prefix and not k.revoked for k in keys):
         return None
     return token, session
 

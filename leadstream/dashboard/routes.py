@@ -75,7 +75,7 @@ async def login(request: Request, site: str) -> Response:
     if record is None or record.site_id != site or edge.sites.get(site) is None:
         return _html(page.login(site, "That is not a live key of this site."), 401)
     try:
-        token, _ = await tokens.open_session(edge.redis, edge.settings, site)
+        token, _ = await tokens.open_session(edge.redis, edge.settings, site, record.prefix)
     except Exception:
         return _html(page.login(site, "Sessions cannot be opened now (Redis does not answer); retry."), 503)
     response = Response(status_code=303, headers={"Location": f"/dashboard/{quote(site, safe='')}"})

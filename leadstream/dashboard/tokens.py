@@ -1,10 +1,11 @@
 """Dashboard sessions and share links, kept in Redis under the SHA-256 of their token (a Redis dump
 reveals no usable token).
 
-Sessions expire (``SESSION_TTL_S``) and carry a CSRF token the page sends back on every unsafe
-request. A site has at most one live share link: minting a new one ends the previous one.
-Share links live in Redis only, not on a compacted topic: losing Redis's data ends every share
-link (the owner shares again) and every session (owners log in again), which this tolerates.
+Sessions expire (``SESSION_TTL_S``), remember which key opened them (revoking that key ends them)
+and carry a CSRF token the page sends back on every unsafe request. A site has at most one live
+share link: minting a new one ends the previous one. Share links live in Redis only, not on a
+compacted topic: losing Redis's data ends every share link (the owner shares again) and every
+session (owners log in again), which this tolerates.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SESSION_TTL_S = 12 * 3600
 class Session:
     site: str
     csrf: str
+    key_prefix: str  # of the site key that opened it
 
 
 def _digest(token: str) -> str:
@@ -43,11 +45,12 @@ def _share_of_site(settings: Settings, site: str) -> str:
     return f"{settings.topic_prefix}dash-share-of:{site}"
 
 
-async def open_session(client: aioredis.Redis, settings: Settings, site: str) -> tuple[str, Session]:
-    """A new session for ``site``: its cookie token (never stored) and the session."""
+async def open_session(client: aioredis.Redis, settings: Settings, site: str, key_prefix: str) -> tuple[str, Session]:
+    """A new session for ``site`` opened with the key ``key_prefix``: its cookie token (never
+    stored) and the session."""
     token = secrets.token_urlsafe(32)
-    session = Session(site=site, csrf=secrets.token_urlsafe(32))
-    value = orjson.dumps({"site": session.site, "csrf": session.csrf})
+    session = Session(site=site, csrf=secrets.token_urlsafe(32), key_prefix=key_prefix)
+    value = orjson.dumps({"site": session.site, "csrf": session.csrf, "key": key_prefix})
     await client.set(_session_key(settings, token), value, ex=SESSION_TTL_S)
     return token, session
 
@@ -59,7 +62,7 @@ async def session_of(client: aioredis.Redis, settings: Settings, token: str) -> 
     if raw is None:
         return None
     data = orjson.loads(raw)
-    return Session(site=str(data["site"]), csrf=str(data["csrf"]))
+    return Session(site=str(data["site"]), csrf=str(data["csrf"]), key_prefix=str(data["key"]))
 
 
 async def close_session(client: aioredis.Redis, settings: Settings, token: str) -> None:

@@ -7,6 +7,7 @@ leads API, never another site, nothing once revoked. Pages carry a self-only CSP
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 
@@ -110,6 +111,21 @@ def test_unsafe_requests_with_the_cookie_need_the_csrf_token(live: Live) -> None
     r = live.http.post(lead, json={"stage": "contacted"}, headers={**cookie, "x-csrf-token": csrf})
     assert r.status_code == 200, r.text
     assert r.json()["stage"] == "contacted"
+
+
+def test_revoking_the_key_ends_its_sessions(live: Live) -> None:
+    key = run_cli(live.settings, "sites", "key", "alpha").strip().splitlines()[-1]
+    deadline = time.monotonic() + 30
+    while live.login("alpha", key).status_code != 303 and time.monotonic() < deadline:
+        time.sleep(0.5)  # until the edge's mirror of the keys topic has the new key
+    cookie, _ = live.session("alpha", key)
+    assert live.http.get("/api/leads", headers=cookie).status_code == 200
+    run_cli(live.settings, "sites", "keys", "alpha", "--revoke", key.split("_")[1])
+    deadline = time.monotonic() + 30
+    while live.http.get("/api/leads", headers=cookie).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert live.http.get("/api/leads", headers=cookie).status_code == 401
+    assert "data-mode" not in live.http.get("/dashboard/alpha", headers=cookie).text
 
 
 def test_logout_ends_the_session(live: Live) -> None:
