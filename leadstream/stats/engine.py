@@ -133,11 +133,13 @@ def _ordered(query: StatsQuery, rows: list[tuple[list[Any], dict[str, Any]]]) ->
 
 
 class StatsEngine:
-    def __init__(self, reader: StatsReader, margin_s: float = 10.0, rollup: bool = True) -> None:
-        """``rollup``: read the hourly rollup where a query allows (off: always the exact views)."""
+    def __init__(self, reader: StatsReader, margin_s: float = 10.0, rollup: bool = True, hourly: bool = False) -> None:
+        """``rollup``: read the stored visit rows (off: always the exact views); ``hourly``: the
+        hourly rows where they answer a query (slower at size; for comparison)."""
         self.reader = reader
         self.margin_s = margin_s
         self.rollup = rollup
+        self.hourly = hourly
         self._cache: LRUCache[Any, dict[str, Any]] = LRUCache(maxsize=CACHE_SIZE)
 
     async def realtime_visitors(self, site: str, now: datetime | None = None) -> int:
@@ -162,7 +164,7 @@ class StatsEngine:
         rng = resolve(query.date_range, zone, now, first_day)
         last_refresh = (await self.reader.rows(REFRESHED_SQL, {}))[0][0]
         tail = tail_from(last_refresh.replace(tzinfo=UTC) if last_refresh else None, self.margin_s)
-        found = plans(query, rng, tail, self.rollup)
+        found = plans(query, rng, tail, self.rollup, self.hourly)
         key = (orjson.dumps(query.echo(rng.echo())), zone, rng.start, rng.end, last_refresh)
         if all(p.stored_only for p in found) and (cached := self._cache.get(key)) is not None:
             return cached
@@ -223,7 +225,7 @@ class StatsEngine:
         whole = replace(
             query, metrics=("visitors",), dimensions=(), order_by=(("visitors", "desc"),), limit=1, offset=0
         )
-        plan = plans(whole, rng, tail, self.rollup)[0]
+        plan = plans(whole, rng, tail, self.rollup, self.hourly)[0]
         rows = await self.reader.rows(plan.sql, plan.params)
         total = int(rows[0][0]) if rows else 0
         for values in merged.values():

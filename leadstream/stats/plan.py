@@ -296,14 +296,18 @@ def calls_plan(query: StatsQuery, rng: Range, unit: str | None) -> Plan:
     return Plan(sql, params, query.dimensions, ("calls", "matched_calls"), paginated=False, way="calls")
 
 
-def plans(query: StatsQuery, rng: Range, tail_from: datetime | None, rollup: bool = True) -> list[Plan]:
-    """The queries that answer ``query``: visits' metrics (exact, or rollup where it can and
-    ``rollup`` allows) and/or the calls'."""
+def plans(
+    query: StatsQuery, rng: Range, tail_from: datetime | None, rollup: bool = True, hourly: bool = False
+) -> list[Plan]:
+    """The queries that answer ``query``: visits' metrics and/or the calls'. Visits' metrics come
+    from the stored visit rows (``rollup``; else the exact views); ``hourly`` reads the hourly
+    rows instead where they answer (at 10M events they merge more visitor states than the
+    visit rows hold visits, so they are slower: kept for analysts and for comparison)."""
     unit = granularity(query, rng)
     found = []
     wants_calls = any(m in CALL_METRICS for m in query.metrics)
     if _tail(query):
-        dimension = rollup_dimension(query, rng) if rollup else None
+        dimension = rollup_dimension(query, rng) if rollup and hourly else None
         if not rollup:
             found.append(exact_plan(query, rng, unit))
         elif dimension is None:

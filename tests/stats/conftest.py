@@ -1,5 +1,6 @@
-"""An engine over a real chDB holding the known data set, three ways: the exact views only, the
-rollup before any refresh (all of it computed live), and the rollup after a refresh (stored).
+"""An engine over a real chDB holding the known data set, five ways: the exact views only, the
+rollup (visit rows; or hourly rows where they answer) before any refresh (all of it computed
+live), and after a refresh (stored).
 The data set is loaded once per module (queries only read it); tests that write get their own."""
 
 from __future__ import annotations
@@ -58,11 +59,12 @@ def loaded(chdb_dir: Path) -> Iterator[tuple[Warehouse, Warehouse]]:
     drop(stored)
 
 
-@pytest.fixture(params=["exact", "rollup-live", "rollup-stored"])
+@pytest.fixture(params=["exact", "rollup-live", "rollup-stored", "hourly-live", "hourly-stored"])
 def engine(request: pytest.FixtureRequest, loaded: tuple[Warehouse, Warehouse]) -> Iterator[StatsEngine]:
-    w = loaded[1] if request.param == "rollup-stored" else loaded[0]
+    """rollup: the visit rows (and the hourly rows too, ``hourly``), live before any refresh or stored after one."""
+    w = loaded[1] if request.param.endswith("-stored") else loaded[0]
     reader = StatsReader(w.dsn, w.database)
-    yield StatsEngine(reader, margin_s=0, rollup=request.param != "exact")
+    yield StatsEngine(reader, margin_s=0, rollup=request.param != "exact", hourly=request.param.startswith("hourly"))
     reader.close()
 
 

@@ -203,7 +203,7 @@ async def test_rollup_follows_late_events_and_vanished_values(own: tuple[Warehou
     warehouse, reader = own
     await load(warehouse)
     warehouse.sync(lambda c: refresh_rollup(c, margin_s=0))
-    engine = StatsEngine(reader, margin_s=0)
+    engine = StatsEngine(reader, margin_s=0, hourly=True)
     before = table(await ask(engine, dimensions=["visit:entry_page"], metrics=["visits"]))
     assert before[("/pricing",)] == [2]
     # visit B gets an earlier pageview (a late event) on /landing: its entry page changes

@@ -120,7 +120,9 @@ def test_values_reach_sql_only_as_parameters() -> None:
 
 def test_calls_are_their_own_query_merged_with_the_visits() -> None:
     found = plans(q(metrics=["visitors", "calls"]), resolve("day", "UTC", NOW), None)
-    assert [p.way for p in found] == ["rollup", "calls"] and not any(p.paginated for p in found)
+    assert [p.way for p in found] == ["visits", "calls"] and not any(p.paginated for p in found)
+    hourly = plans(q(metrics=["visitors", "calls"]), resolve("day", "UTC", NOW), None, hourly=True)
+    assert [p.way for p in hourly] == ["rollup", "calls"]
 
 
 @pytest.mark.parametrize(
@@ -134,9 +136,9 @@ def test_calls_are_their_own_query_merged_with_the_visits() -> None:
 )
 def test_what_the_hourly_rollup_cannot_answer_reads_the_stored_visits(body: dict[str, object]) -> None:
     rng = resolve("7d", "UTC", NOW)
-    stored = plans(q(**body), rng, NOW.replace(minute=0, second=0, microsecond=0))[0]
+    stored = plans(q(**body), rng, NOW.replace(minute=0, second=0, microsecond=0), hourly=True)[0]
     assert stored.way == "visits" and "FROM stats_visits" in stored.sql and "events_v" not in stored.sql
     assert stored.stored_only  # the last refresh covers the range: the answer is kept until the next
-    live = plans(q(**body), rng, None)[0]
+    live = plans(q(**body), rng, None, hourly=True)[0]
     assert live.way == "visits" and "stats_visits" not in live.sql and not live.stored_only
     assert plans(q(**body), rng, None, rollup=False)[0].way == "exact"
