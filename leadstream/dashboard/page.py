@@ -30,6 +30,7 @@ def _head(title: str) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · leadstream</title>"
+        '<link rel="icon" href="data:,">'  # no /favicon.ico request (its 404 would be a console error)
         f'<link rel="stylesheet" href="/dashboard-assets/dashboard.css?v={css_v}">'
         f'<script defer src="/dashboard-assets/dashboard.js?v={js_v}"></script></head>'
     )

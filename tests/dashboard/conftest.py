@@ -75,6 +75,8 @@ async def browser(tmp_path: Path) -> AsyncIterator[Chromium]:
 
 async def open_page(browser: Chromium, width: int = 1280, height: int = 900) -> Page:
     page = await browser.new_page(init_script=CATCH_ERRORS)
+    await page.call("Log.enable")  # failed loads (a 404, a CSP block) are log entries, not console calls
+    page.first_log = browser.expect("Log.entryAdded", page.session)  # type: ignore[attr-defined]
     await page.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
     return page
 

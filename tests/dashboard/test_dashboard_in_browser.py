@@ -47,6 +47,10 @@ async def kpi(page: Page, name: str) -> str:
 
 
 async def no_errors(page: Page) -> None:
+    first_log = page.first_log  # type: ignore[attr-defined]
+    if first_log.done():
+        entry = first_log.result()["entry"]
+        assert entry["level"] != "error", entry
     assert await page.eval("window.__errors") == []
     assert await page.eval("document.getElementById('error').hidden"), await page.eval(
         "document.getElementById('error').textContent"
