@@ -16,7 +16,7 @@ import pytest
 from tests.dashboard.conftest import SITE, Live, drawn, open_page, screenshot, until
 from tests.tracker.chromium import Chromium, Page
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.browser]
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 # docs/dashboard.png is taken here: LEADSTREAM_DOCS_SCREENSHOT=1 writes it (else a test run would dirty the tree)
