@@ -218,13 +218,17 @@ def visits_plan(query: StatsQuery, rng: Range, unit: str | None, tail_from: date
     params.values |= {"split": split, "scan_from": split - LOOKAROUND, "scan_to": rng.end + LOOKAROUND}
     parts = []
     if split > rng.start:
-        parts.append(stored_visits_sql())
+        parts.append(stored_visits_sql(_on_hour(rng.start) and _on_hour(split)))
     if split < rng.end:
         parts.append(live_visits_sql())
     visits = " UNION ALL ".join(f"SELECT * FROM ({p})" for p in parts)
     units = _PAGE_UNITS_STORED if query.has_page else _VISIT_UNITS
     plan = _units_plan(query, unit, params, visits, units)
     return replace(plan, way="visits", stored_only=split >= rng.end)
+
+
+def _on_hour(at: datetime) -> bool:
+    return at.minute == 0 and at.second == 0 and at.microsecond == 0 and at.utcoffset() in (None, timedelta(0))
 
 
 def _units_plan(query: StatsQuery, unit: str | None, params: Params, visits: str, units: str) -> Plan:

@@ -121,8 +121,10 @@ def live_visits_sql() -> str:
     return f"SELECT {_READ_VISITS} FROM ({visit_rows_sql('site_id = {site:String}', scan, starts)})"
 
 
-def stored_visits_sql() -> str:
-    """Stored visit rows that started from ``{from}`` to ``{split}``, each hour at its newest version."""
+def stored_visits_sql(whole_hours: bool) -> str:
+    """Stored visit rows that started from ``{from}`` to ``{split}``, each hour at its newest
+    version (``whole_hours``: both on whole UTC hours, so the hours alone select the visits)."""
+    starts = "" if whole_hours else f"AND start >= {{from:{_TS}}} AND start < {{split:{_TS}}} "
     hours = (
         "SELECT hour, max(refreshed_at) FROM stats_hourly_hours WHERE site_id = {site:String} "
         f"AND hour >= toStartOfHour({{from:{_TS}}}) AND hour < {{split:{_TS}}} GROUP BY hour"
@@ -130,7 +132,7 @@ def stored_visits_sql() -> str:
     return (
         f"SELECT {_READ_VISITS} FROM stats_visits WHERE site_id = {{site:String}} "
         f"AND hour >= toStartOfHour({{from:{_TS}}}) AND hour < {{split:{_TS}}} "
-        f"AND start >= {{from:{_TS}}} AND start < {{split:{_TS}}} AND (hour, refreshed_at) IN ({hours})"
+        f"{starts}AND (hour, refreshed_at) IN ({hours})"
     )
 
 
