@@ -69,7 +69,7 @@ function state() {
   const q = new URLSearchParams(location.search);
   let period = q.get('period') || '7d';
   if (!PERIODS.some(([p]) => p === period)) period = '7d';
-  const today = new Date();
+  const today = addDays(new Date(), 0); // midnight: the period starts and ends on whole days
   let from = addDays(today, -6);
   let to = today;
   if (period === 'day') from = today;
@@ -346,11 +346,25 @@ async function drawRealtime() {
   document.querySelector('#realtime b').textContent = String(n);
 }
 
+// The leads API pages newest first from a start date; the period's end is applied here, reading
+// on (a few pages at most) past the leads newer than the period.
+async function periodLeads(st, wanted = 25) {
+  const since = encodeURIComponent(st.from.toISOString());
+  const end = addDays(st.to, 1).getTime();
+  const found = [];
+  let cursor = '';
+  for (let pages = 0; pages < 5 && found.length < wanted; pages++) {
+    const answer = await api(`/api/leads?limit=100&since=${since}${cursor && `&cursor=${encodeURIComponent(cursor)}`}`);
+    found.push(...(answer.leads || []).filter((lead) => Date.parse(lead.created_at) < end));
+    if (!answer.next_cursor) break;
+    cursor = answer.next_cursor;
+  }
+  return found.slice(0, wanted);
+}
+
 async function drawInbox(st) {
-  const since = new Date(st.from.getFullYear(), st.from.getMonth(), st.from.getDate()).toISOString();
-  const answer = await api(`/api/leads?limit=25&since=${encodeURIComponent(since)}`);
+  const leads = await periodLeads(st);
   const box = document.getElementById('inbox');
-  const leads = answer.leads || [];
   box.replaceChildren(
     h('h2', {}, 'Leads inbox'),
     leads.length === 0

@@ -153,3 +153,38 @@ async def test_the_page_fits_a_phones_width(live: Live, browser: Chromium) -> No
     assert await page.eval("document.documentElement.scrollWidth") <= 375
     kpi_width = await page.eval("document.getElementById('kpis').getBoundingClientRect().width")
     assert kpi_width <= 375
+
+
+async def test_the_period_lives_in_the_url(live: Live, browser: Chromium) -> None:
+    page = await open_page(browser)
+    await log_in(page, live)
+    await drawn(page)
+    today = date.today()
+    await page.goto(f"{live.url}/dashboard/{SITE}?period=custom&from=2020-01-01&to=2020-01-31")
+    await drawn(page)
+    await no_errors(page)
+    assert await page.eval("document.getElementById('period').value") == "custom"
+    assert await page.eval("[document.getElementById('from').value, document.getElementById('to').value]") == [
+        "2020-01-01",
+        "2020-01-31",
+    ]
+    assert await kpi(page, "visitors") == "0"
+    assert await page.eval("document.querySelectorAll('#inbox tr[data-lead]').length") == 0
+
+    await page.eval("document.getElementById('from').value = " + orjson.dumps(today.isoformat()).decode())
+    await page.eval("document.getElementById('to').value = " + orjson.dumps(today.isoformat()).decode())
+    await page.click("#apply")
+    await until(page, f"location.search.includes('from={today.isoformat()}')")
+    await until(page, "document.querySelector('#kpi-visitors .value').textContent !== '0'")
+    await no_errors(page)
+    body = {"site_id": SITE, "metrics": ["visitors"], "date_range": [today.isoformat()] * 2}
+    expected = live.http.post("/api/v2/query", json=body, headers=live.bearer()).json()["results"][0]["metrics"][0]
+    assert await kpi(page, "visitors") == str(expected)
+    assert await page.eval("!!document.querySelector('#chart canvas')")  # one day: by the hour
+    assert await page.eval("document.querySelectorAll('#inbox tr[data-lead]').length") == 3
+
+    await page.goto(f"{live.url}/dashboard/{SITE}?period=day")
+    await drawn(page)
+    await no_errors(page)
+    assert await kpi(page, "visitors") == str(expected)
+    assert await page.eval("document.querySelectorAll('#inbox tr[data-lead]').length") == 3
