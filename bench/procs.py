@@ -66,10 +66,11 @@ def process(cmd: list[str], env: dict[str, str], health: str, log: Path) -> Iter
     """``cmd`` up once ``health`` answers; stopped on exit. With ``BENCH_CODE=<a checkout>`` in the
     environment the process imports leadstream from that checkout (the load generator stays this
     one's): paired runs of the code before and after a change, on the machine as it is at the time."""
-    if code := os.environ.get("BENCH_CODE"):
-        env = {**env, "PYTHONPATH": code}
+    cwd = None
+    if code := os.environ.get("BENCH_CODE"):  # run from there too: `python -m` puts the cwd first
+        env, cwd = {**env, "PYTHONPATH": code}, code
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_http(health, 90, proc, log)
         yield proc
