@@ -1,4 +1,5 @@
-"""The worker's periodic refresh of the Stats API's hourly rollup (``stats/rollup.py``).
+"""The worker's periodic refresh of the Stats API's rollup (``stats/rollup.py``): the per-visit
+rows ``stats_visits`` the API reads and the hourly rows ``stats_hourly`` analysts read.
 
 Like the daily statistics' refresher: the watermark lives in the warehouse, each refresh
 recomputes whole hours, so a refresh lost in a crash is redone by the next and several workers
