@@ -438,11 +438,15 @@ async function refresh() {
   document.body.dataset.loaded = String(mine); // the page is drawn for this state
 }
 
-skeleton();
-window.addEventListener('popstate', refresh);
-window.addEventListener('resize', () => {
-  const box = document.getElementById('chart');
-  if (plot) plot.setSize({ width: Math.max(box.clientWidth - 32, 240), height: 220 });
-});
-setInterval(() => drawRealtime().catch(() => {}), 30000);
-refresh();
+function start() {
+  skeleton();
+  window.addEventListener('popstate', refresh);
+  window.addEventListener('resize', () => {
+    const box = document.getElementById('chart');
+    if (plot) plot.setSize({ width: Math.max(box.clientWidth - 32, 240), height: 220 });
+  });
+  setInterval(() => drawRealtime().catch(() => {}), 30000);
+  refresh();
+}
+
+if (document.getElementById('app') && SITE) start();

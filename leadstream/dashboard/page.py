@@ -23,16 +23,18 @@ HEADERS = {
 }
 
 
-def _head(title: str) -> str:
+def _head(title: str, *, script: bool = False) -> str:
+    """The document's head; ``script``: the dashboard's bundle too (not on the login and 404 pages)."""
     css, js = ASSETS.get("dashboard.css"), ASSETS.get("dashboard.js")
     css_v, js_v = (css.etag.strip('"') if css else ""), (js.etag.strip('"') if js else "")
+    bundle = f'<script defer src="/dashboard-assets/dashboard.js?v={js_v}"></script>' if script else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)} · leadstream</title>"
         '<link rel="icon" href="data:,">'  # no /favicon.ico request (its 404 would be a console error)
         f'<link rel="stylesheet" href="/dashboard-assets/dashboard.css?v={css_v}">'
-        f'<script defer src="/dashboard-assets/dashboard.js?v={js_v}"></script></head>'
+        f"{bundle}</head>"
     )
 
 
@@ -40,7 +42,7 @@ def dashboard(site: str, *, csrf: str = "", share: str = "") -> str:
     """The page for ``site``: the owner's (with a CSRF token) or a share link's (with its token)."""
     mode = "share" if share else "owner"
     return (
-        f'{_head(site)}<body data-site="{escape(site)}" data-mode="{mode}" '
+        f'{_head(site, script=True)}<body data-site="{escape(site)}" data-mode="{mode}" '
         f'data-csrf="{escape(csrf)}" data-share="{escape(share)}"><main id="app"></main></body></html>'
     )
 

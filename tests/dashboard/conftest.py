@@ -93,7 +93,9 @@ async def until(page: Page, expression: str, timeout_s: float = 30) -> Any:
 
 async def drawn(page: Page, after: int = 0) -> int:
     """Waits until the page has drawn a state newer than ``after``; returns its number."""
-    loaded = await until(page, f"Number(document.body.dataset.loaded || 0) > {after} && document.body.dataset.loaded")
+    loaded = await until(
+        page, f"Number(document.body.dataset.loaded || 0) > {after} && document.body.dataset.loaded", 90
+    )
     assert loaded, "the dashboard did not finish drawing"
     return int(loaded)
 

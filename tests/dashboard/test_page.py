@@ -24,6 +24,11 @@ def test_the_share_page_carries_no_csrf_token_and_the_owner_page_no_share_token(
     assert 'data-mode="owner" data-csrf="c" data-share=""' in page.dashboard("shop", csrf="c")
 
 
+def test_only_the_dashboard_loads_the_script() -> None:
+    assert "dashboard.js" in page.dashboard("shop", csrf="c") and "dashboard.js" in page.dashboard("shop", share="t")
+    assert "dashboard.js" not in page.login("shop") and "dashboard.js" not in page.not_found()
+
+
 def test_nothing_is_inline_and_the_policy_is_self_only() -> None:
     for html in (page.dashboard("shop", csrf="c"), page.login("shop"), page.not_found()):
         assert "<script>" not in html and "<style" not in html and " style=" not in html and "onclick" not in html
