@@ -21,6 +21,7 @@ from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.redis.replies import answer_key
 from leadstream.schemas.privacy import ErasureRequest, Scope
 from leadstream.settings import Settings
+from leadstream.stats.rollup import refresh_site
 from leadstream.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,15 @@ def delete_sql(table: str, scope: Scope) -> str:
     return f"DELETE FROM {table} WHERE {matching(table, scope)}"
 
 
+def visits_sql(scope: Scope) -> str:
+    """The subject's visits in the Stats API's per-visit rows, and the hours they started in."""
+    return (
+        "SELECT groupUniqArray(session_id), groupUniqArray(hour) FROM stats_visits "
+        "WHERE site_id = {site:String} AND session_id IN "
+        f"(SELECT session_id FROM sessions_all_v WHERE {matching('sessions', scope)})"
+    )
+
+
 def call_ids_sql(scope: Scope) -> str:
     """The subject's call ids: the edge keeps each call's answer in Redis under it."""
     return f"SELECT DISTINCT toString(call_id) FROM calls_v WHERE {matching('calls', scope)}"
@@ -112,6 +122,7 @@ class ErasureExecutor:
         params = {"site": request.site_id, "subject": request.subject}
         calls = await self._warehouse.read(call_ids_sql(request.scope), params)
         await self._forget_answers([row[0] for row in calls.rows])
+        hours = await self._forget_visits(request.site_id, request.scope, params)
         counts: dict[str, int] = {}
         for table in ERASED_TABLES:
             sql = count_sql(table, request.scope)
@@ -128,9 +139,23 @@ class ErasureExecutor:
             *(counts[t] for t in ERASED_TABLES),
         ]
         columns = ["request_id", "requested_at", "completed_at", "site_id", "scope", *ERASED_TABLES]
+        if hours:  # the hourly rollup's counts, made again without the visitor's events
+            now = datetime.now(UTC)
+            await self._warehouse.maintain(lambda c: refresh_site(c, request.site_id, hours, now))
         await self._warehouse.call(lambda c: c.insert("erasures", [row], column_names=columns))
         log.info("erasure %s (%s, %s): %s", request.request_id, request.site_id, request.scope, counts)
         return counts
+
+    async def _forget_visits(self, site: str, scope: Scope, params: dict[str, str]) -> list[datetime]:
+        """Delete the subject's rows from the Stats API's per-visit table (every version), before
+        the sessions they are found through go; returns the hours whose rollup must be redone."""
+        found = (await self._warehouse.read(visits_sql(scope), params)).rows
+        sessions, hours = (found[0][0], found[0][1]) if found else ([], [])
+        if sessions:
+            delete = "DELETE FROM stats_visits WHERE site_id = {site:String} AND session_id IN {ids:Array(UUID)}"
+            ids = {"site": site, "ids": sessions}
+            await self._warehouse.call(lambda c: c.command(delete, parameters=ids))
+        return sorted(hours)
 
     async def _forget_answers(self, call_ids: list[str]) -> None:
         """Delete the stored answers of these calls; raises while Redis is down, so the request is

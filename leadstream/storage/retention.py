@@ -12,7 +12,13 @@ from leadstream.settings import Settings
 log = logging.getLogger(__name__)
 
 # table -> the time column its TTL counts from
-TTL_COLUMNS = {"events": "received_at", "sessions": "last_seen", "calls": "received_at", "dead_letters": "failed_at"}
+TTL_COLUMNS = {
+    "events": "received_at",
+    "sessions": "last_seen",
+    "calls": "received_at",
+    "dead_letters": "failed_at",
+    "stats_visits": "start",  # the Stats API's per-visit rows: kept as long as the sessions
+}
 
 
 def wanted_ttls(settings: Settings) -> dict[str, int]:
@@ -21,6 +27,7 @@ def wanted_ttls(settings: Settings) -> dict[str, int]:
         "sessions": settings.retention_days_sessions,
         "calls": settings.retention_days_calls,
         "dead_letters": settings.retention_days_dead_letters,
+        "stats_visits": settings.retention_days_sessions,
     }
 
 

@@ -1,18 +1,25 @@
-"""Erasure reaches beyond the warehouse: the answers the edge keeps in Redis for a visitor's calls
-and the call matcher's state (its changelog) go too. On the real stack: edge and worker processes."""
+"""Erasure reaches beyond the visitor's own rows: the answers the edge keeps in Redis for the
+visitor's calls, the call matcher's state (its changelog) and the Stats API's per-visit rows go
+too. On the real stack: edge and worker processes, Kafka, Redis, chDB."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 import redis
 
+from leadstream.privacy.erasure import ErasureExecutor
+from leadstream.privacy.forgotten import ForgottenVisitors
 from leadstream.redis.replies import answer_key
+from leadstream.schemas.privacy import ErasureRequest, subject
 from leadstream.settings import Settings
+from leadstream.storage.warehouse import Warehouse
 from tests.privacy.test_privacy_e2e import _tombstones, eventually, rows
 from tests.processes import edge_and_worker, run_cli
 
@@ -51,3 +58,31 @@ def test_erasure_removes_call_answers_and_the_matchers_state(running: tuple[Sett
     # the matcher dropped the visitor's sessions from its table: a tombstone in its changelog
     tombstones = asyncio.run(_tombstones(settings, settings.topics.matcher_changelog))
     assert any(fp in key for key in tombstones), tombstones
+
+
+async def test_erasure_removes_the_visitors_stats_rows(settings: Settings, warehouse: Warehouse) -> None:
+    """The Stats API's per-visit rows (session id, visitor hash) go with the visitor's sessions."""
+    site, fp, mine, other = "stats-erase", "fp-stats", uuid.uuid4(), uuid.uuid4()
+    hour = datetime(2026, 12, 1, 10, tzinfo=UTC)
+
+    def seed(client: Any) -> None:
+        for session, fingerprint in ((mine, fp), (other, "fp-someone-else")):
+            client.insert(
+                "sessions",
+                [[site, session, fingerprint, hour, hour]],
+                column_names=["site_id", "session_id", "fingerprint", "first_seen", "last_seen"],
+            )
+            client.insert(
+                "stats_visits",
+                [[site, hour, session, 42, hour, hour]],
+                column_names=["site_id", "hour", "session_id", "visitor_hash", "start", "refreshed_at"],
+            )
+
+    warehouse.sync(seed)
+    executor = ErasureExecutor(settings, warehouse, ForgottenVisitors(settings))
+    executor._settle_s = 0
+    request = ErasureRequest(site_id=site, scope="fingerprint", subject=subject(site, "fingerprint", fp))
+    await executor.execute(request)
+
+    left = warehouse.sync(lambda c: c.query("SELECT session_id FROM stats_visits").result_rows)
+    assert left == [(other,)]
