@@ -31,7 +31,7 @@ from typing import Any
 from rich.progress import Progress
 
 from bench.loadgen import load_client, open_loop, pct, post_json, run
-from bench.os_bench import SCORE_BODY
+from bench.os_bench import RANK_BODY, SCORE_BODY
 from bench.procs import stack_processes
 from bench.run import BENCH, console, own_topics, run_settings
 from leadstream.commands.heap import settle_heap
@@ -44,39 +44,62 @@ HOPS = [  # (name, from, to)
     ("HTTP to handler", "sent", "edge_in"),
     ("edge checks", "edge_in", "published"),
     ("Kafka ack of the run", "published", "kafka_acked"),
+    ("  waits for its partition's batch to go", "published", "batch_sent"),
+    ("  the batch's produce round trip", "batch_sent", "batch_acked"),
+    ("  the handler wakes after the ack", "batch_acked", "kafka_acked"),
     ("hand-off to the stage", "kafka_acked", "stage_in"),
     ("stage batch", "stage_in", "stage_done"),
     ("outputs acked", "stage_done", "outputs_acked"),
     ("Redis reply posted", "outputs_acked", "replied"),
     ("Redis to the edge", "replied", "reply_in"),
     ("edge answer to client", "reply_in", "received"),
+    ("handler start to answer (all of the above from the handler)", "edge_in", "received"),
     ("total", "scheduled", "received"),
 ]
 
 
-def read_traces(directory: Path) -> dict[str, dict[str, float]]:
-    """request id -> hop -> time (the edge's hops are by request, the worker's by run: joined here)."""
+Collection = tuple[str, float, float, int]  # process, start, seconds, generation
+
+
+def read_traces(directory: Path) -> tuple[dict[str, dict[str, float]], list[Collection]]:
+    """request id -> hop -> time (the edge's hops are by request, the worker's by run: joined here); and
+    the processes' garbage collections: (process, start, seconds)."""
     runs: dict[str, dict[str, float]] = defaultdict(dict)
-    edge_in: dict[str, float] = {}
+    requests: dict[str, dict[str, float]] = defaultdict(dict)
     request_of: dict[str, str] = {}
+    batch_of: dict[str, str] = {}  # run -> the publisher's batch it went in
+    collections: list[Collection] = []
     for path in directory.glob("*.trace"):
         for line in path.read_text().splitlines():
             run_id, hop, at, *extra = line.split(" ")
-            if hop == "edge_in":
-                edge_in[extra[0]] = float(at)
-                continue
-            if hop == "published":
-                request_of[run_id] = extra[0]
-            runs[run_id].setdefault(hop, float(at))  # the first: a re-delivered batch is not the run's path
-    requests = {}
+            if hop == "gc":
+                collections.append((path.stem.split("-")[0], float(at), float(extra[0]), int(extra[1])))
+            elif hop == "edge_in":
+                requests[extra[0]]["edge_in"] = float(at)
+            elif hop == "in_batch":
+                batch_of[run_id] = extra[0]
+            else:
+                if hop == "published":
+                    request_of[run_id] = extra[0]
+                runs[run_id].setdefault(hop, float(at))  # the first: a re-delivered batch is not the run's path
     for run_id, request_id in request_of.items():
-        requests[request_id] = runs[run_id]
-        if request_id in edge_in:
-            requests[request_id]["edge_in"] = edge_in[request_id]
-    return requests
+        requests[request_id].update(runs[run_id])
+        if run_id in batch_of:
+            requests[request_id].update(runs.get(batch_of[run_id], {}))
+    return requests, collections
 
 
-def timeline(settings: Settings, rate: float, seconds: float, warm_up_s: float, tmp: Path) -> dict[str, Any]:
+def paused(collections: list[Collection], start: float, end: float) -> dict[str, float]:
+    """Milliseconds each process spent collecting garbage between ``start`` and ``end``."""
+    spent: dict[str, float] = defaultdict(float)
+    for process, at, seconds, _ in collections:
+        overlap = min(end, at + seconds) - max(start, at)
+        if overlap > 0:
+            spent[process] += overlap * 1000
+    return dict(spent)
+
+
+def timeline(settings: Settings, path: str, rate: float, seconds: float, warm_up_s: float, tmp: Path) -> dict[str, Any]:
     token = "timeline-token"
     settings = settings.model_copy(update={"os_tokens": json.dumps({token: ["bench"]})})
     headers = {"x-pr-os-token": token, "x-tenant-id": "bench", "X-Client": "bench"}
@@ -84,14 +107,15 @@ def timeline(settings: Settings, rate: float, seconds: float, warm_up_s: float, 
     traces.mkdir()
     os.environ["BENCH_TRACE_DIR"] = str(traces)  # inherited by the traced processes
     client: dict[str, dict[str, float]] = {}
+    body = RANK_BODY if path == "rank" else SCORE_BODY
 
     async def go(progress: Progress) -> list[float]:
         async with load_client(settings.edge_port) as http:
             for _ in range(20):
-                await post_json(http, "/api/os/score", SCORE_BODY, headers)
+                await post_json(http, f"/api/os/{path}", body, headers)
 
             async def warm(i: int) -> None:
-                await post_json(http, "/api/os/score", SCORE_BODY, headers)
+                await post_json(http, f"/api/os/{path}", body, headers)
 
             await open_loop(rate, warm_up_s, warm, progress, f"warm-up {warm_up_s:g} s (not measured)")
             settle_heap()
@@ -99,16 +123,16 @@ def timeline(settings: Settings, rate: float, seconds: float, warm_up_s: float, 
             async def send(i: int) -> None:
                 request_id = f"timeline-{i}"
                 sent = time.time()
-                await post_json(http, "/api/os/score", SCORE_BODY, {**headers, "x-request-id": request_id})
+                await post_json(http, f"/api/os/{path}", body, {**headers, "x-request-id": request_id})
                 client[request_id] = {"sent": sent, "received": time.time()}
 
-            return await open_loop(rate, seconds, send, progress, f"/api/os/score at {rate:g}/s, traced")
+            return await open_loop(rate, seconds, send, progress, f"/api/os/{path} at {rate:g}/s, traced")
 
     with stack_processes(settings, tmp, command=TRACED):
         with Progress(console=console) as progress:
             latencies = run(go(progress))
         time.sleep(1.0)  # the tracers' last lines
-        by_request = read_traces(traces)
+        by_request, collections = read_traces(traces)
     rows: list[dict[str, float]] = []
     for i, latency in enumerate(latencies):
         request_id = f"timeline-{i}"
@@ -117,7 +141,27 @@ def timeline(settings: Settings, rate: float, seconds: float, warm_up_s: float, 
         hops = {**by_request[request_id], **client[request_id]}
         hops["scheduled"] = hops["received"] - latency
         rows.append(hops)
-    return summarise(rows, rate, seconds, len(latencies))
+    result = summarise(rows, rate, seconds, len(latencies))
+    slowest = sorted(rows, key=lambda r: r["received"] - r["scheduled"])[-max(1, len(rows) // 100) :]
+    pauses = [paused(collections, r["scheduled"], r["received"]) for r in slowest]
+    result["gc_ms_in_slowest_1pct"] = {
+        p: round(sum(x.get(p, 0) for x in pauses) / len(pauses), 2) for p in ("edge", "worker")
+    }
+    result["path"] = path
+    result["gc"] = collected(collections, min(r["scheduled"] for r in rows), max(r["received"] for r in rows))
+    return result
+
+
+def collected(collections: list[Collection], start: float, end: float) -> dict[str, dict[str, Any]]:
+    """Per process and generation: collections in the measured window, their total and longest ms."""
+    out: dict[str, dict[str, Any]] = {}
+    for process, at, seconds, generation in collections:
+        if start <= at <= end:
+            figure = out.setdefault(f"{process} gen {generation}", {"count": 0, "total_ms": 0.0, "max_ms": 0.0})
+            figure["count"] += 1
+            figure["total_ms"] = round(figure["total_ms"] + seconds * 1000, 1)
+            figure["max_ms"] = round(max(figure["max_ms"], seconds * 1000), 1)
+    return dict(sorted(out.items()))
 
 
 def summarise(rows: list[dict[str, float]], rate: float, seconds: float, sent: int) -> dict[str, Any]:
@@ -129,6 +173,8 @@ def summarise(rows: list[dict[str, float]], rate: float, seconds: float, sent: i
     table = {}
     for name, _, _ in HOPS:
         values = [s[name] for s in measured if name in s]
+        if not values:  # /api/os/rank: the edge's hops only
+            continue
         tail = [s[name] for s in slowest if name in s]
         table[name] = {
             "p50_ms": round(pct(values, 0.5), 2),
@@ -140,7 +186,8 @@ def summarise(rows: list[dict[str, float]], rate: float, seconds: float, sent: i
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [
-        f"# OS timeline {result['date']}: /api/os/score at {result['rate_per_s']:g} req/s for {result['seconds']:g} s",
+        f"# OS timeline {result['date']}: /api/os/{result['path']} at {result['rate_per_s']:g} req/s "
+        f"for {result['seconds']:g} s",
         "",
         f"{result['traced']:,} of {result['requests']:,} requests traced. Load before the run: {result['load']}.",
         "",
@@ -149,12 +196,17 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for name, f in result["hops"].items():
         lines.append(f"| {name} | {f['p50_ms']} | {f['p99_ms']} | {f['slowest_1pct_mean_ms']} |")
+    gc = result["gc_ms_in_slowest_1pct"]
+    lines += ["", f"Garbage collection during the slowest 1 % (mean ms): edge {gc['edge']}, worker {gc['worker']}."]
+    lines += ["", "| collections in the run | count | total ms | longest ms |", "|---|---|---|---|"]
+    lines += [f"| {k} | {v['count']} | {v['total_ms']} | {v['max_ms']} |" for k, v in result["gc"].items()]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rate", type=float, default=100, help="offered /api/os/score requests/s")
+    parser.add_argument("--path", choices=["score", "rank"], default="score", help="/api/os/<path>")
+    parser.add_argument("--rate", type=float, default=100, help="offered requests/s")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warm-up", type=float, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the logs and traces under var/bench/")
@@ -165,10 +217,10 @@ def main() -> None:
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "load": load,
-        **timeline(settings, args.rate, args.seconds, args.warm_up, tmp),
+        **timeline(settings, args.path, args.rate, args.seconds, args.warm_up, tmp),
     }
     out = BENCH / "results"
-    stem = f"{result['date'][:16].replace(':', '')}Z-os-timeline"
+    stem = f"{result['date'][:16].replace(':', '')}Z-os-timeline-{args.path}"
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / f"{stem}.md").write_text(markdown(result))
     console.print(markdown(result))

@@ -7,15 +7,19 @@ clock). Lines gather in a list and a thread appends them to the file every 200 m
 append, not a write. The hooks wrap the functions at the hops' boundaries and change nothing else.
 
 Edge: ``edge_in`` (the handler starts: ``Call.start``), ``published`` (the run goes to its first stage),
-``kafka_acked`` (Kafka acknowledged it), ``reply_in`` (its answer came from Redis).
+``in_batch`` (the publisher's batch it joined), that batch's ``batch_sent`` / ``batch_acked``,
+``kafka_acked`` (the handler hears Kafka acknowledged it), ``reply_in`` (its answer came from Redis).
 Worker: ``stage_in`` / ``stage_done`` (the batch holding it reached the stage / was done),
 ``outputs_acked`` (the batch's outputs are in Kafka), ``replied`` (its answer is in Redis).
+Both: each garbage collection's start and length.
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
+import gc
+import itertools
 import os
 import sys
 import threading
@@ -83,6 +87,26 @@ def trace_edge() -> None:
                 mark(key.decode(), "kafka_acked")
 
     _wrap_async(Publisher, "publish", after=acked)
+    append, deliver_batch, numbers = Publisher._append, Publisher._deliver, itertools.count()
+
+    def appended(self: Any, producer: Any, topic: str, partitions: list[int], key: bytes, value: bytes) -> Any:
+        batch = append(self, producer, topic, partitions, key, value)
+        if ".os.stage." in topic:
+            if not hasattr(batch, "trace_id"):
+                batch.trace_id = f"batch-{next(numbers)}"
+            mark(key.decode(), "in_batch", batch.trace_id)
+        return batch
+
+    async def delivered_batch(self: Any, topic: str, partition: int, batch: Any) -> None:
+        traced = getattr(batch, "trace_id", None)
+        if traced:
+            mark(traced, "batch_sent")
+        await deliver_batch(self, topic, partition, batch)
+        if traced:
+            mark(traced, "batch_acked")
+
+    Publisher._append = appended  # type: ignore[method-assign]
+    Publisher._deliver = delivered_batch  # type: ignore[method-assign]
     deliver = ReplyHub._deliver
 
     def delivered(self: Any, channel: bytes, data: bytes) -> None:
@@ -116,8 +140,22 @@ def trace_worker() -> None:
     _wrap_async(os_chain, "post_replies", after=replied)
 
 
+def trace_collections() -> None:
+    """Each garbage collection as ``- gc <start> <seconds> <generation>``: the pauses requests sat in."""
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.time()
+        else:
+            _lines.append(f"- gc {started[0]:.6f} {time.time() - started[0]:.6f} {info['generation']}\n")
+
+    gc.callbacks.append(timed)
+
+
 def main() -> None:
     role = sys.argv[1]
+    trace_collections()
     path = Path(os.environ["BENCH_TRACE_DIR"]) / f"{role}-{os.getpid()}.trace"
     threading.Thread(target=_flusher, args=(path,), daemon=True, name="trace-flusher").start()
     atexit.register(_flush, path)

@@ -322,6 +322,10 @@ class OSStage:
             runs.append(run)
             work.append(self._do(run, record.partition))
         topics, answers = self._settings.topics, []
+        # A batch's finished runs go to one partition of the runs topic (nothing reads it by key: the
+        # table keeps a run once whatever its partition), so one record batch and one acknowledgement
+        # instead of one a partition; which partition follows the batch's first run.
+        together = runs[0].run_id.encode() if runs else b""
         for run, reply in zip(runs, await asyncio.gather(*work), strict=True):
             key = run.run_id.encode()
             if reply is None:
@@ -331,7 +335,7 @@ class OSStage:
             for topic, record_key, value in records_of(run, topics):  # feedback: durable before its answer
                 outcome.emit(topic, record_key, record_key, value)
             finished = {**run.model_dump(mode="json"), "answer": reply, "finished_at": datetime.now(UTC).isoformat()}
-            outcome.emit(topics.os_runs, key, key, orjson.dumps(finished))
+            outcome.emit(topics.os_runs, together, key, orjson.dumps(finished))
         if answers:
             outcome.then.append(lambda: self._replies.post(answers))  # once the runs are in Kafka
         return outcome
