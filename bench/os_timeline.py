@@ -1,17 +1,22 @@
-"""``python -m bench.os_timeline``: where the time of an ``/api/os/score`` request goes, hop by hop.
+"""``python -m bench.os_timeline``: where the time of an ``/api/os/score`` (or ``/rank``) request goes, hop
+by hop.
 
 The edge and the worker run as in ``make bench`` (one process each, role all), started through
-``bench.traced``, which timestamps each hop of a run; the load generator adds when it sent each request
-and when the answer came. Open loop at a fixed rate after a warm-up, as the ``os`` benchmark. Prints,
-for every hop, its p50 and p99 over the requests, and its mean among the slowest 1 % (what their
-time went to), and writes bench/results/<date>-os-timeline.json and .md.
+``bench/traced.py``, which timestamps each hop of a run and each garbage collection; the load generator
+adds when it sent each request and when the answer came. Open loop at a fixed rate after a warm-up, as
+the ``os`` benchmark; ``--paths score,rank`` runs them one after the other on the same processes. Prints,
+for every hop, its p50 and p99 over the requests and its mean among the slowest 1 % (what their time
+went to), then the collections per process and generation, and writes
+bench/results/<date>-os-timeline-<path>.json and .md.
 
 Hops: the generator's own lag (scheduled -> sent); HTTP to the handler (sent -> ``edge_in``); the edge's
-checks (-> ``published``); Kafka's ack of the run (-> ``kafka_acked``); hand-off to the stage (->
-``stage_in``, from the ack: may be below 0 when the stage has it before the edge hears the ack); the
-stage's batch (-> ``stage_done``); the outputs' ack (-> ``outputs_acked``); the Redis reply (->
-``replied``); Redis to the edge (-> ``reply_in``); the edge's answer back to the client (-> received).
-The hooks cost a few microseconds a hop; the figures are the system's, not the benchmark's exact ones.
+checks (-> ``published``); Kafka's ack of the run (-> ``kafka_acked``: the publisher's batch waiting to
+go, its produce round trip, the handler waking); hand-off to the stage (-> ``stage_in``, from the ack:
+below 0 when the stage has it before the edge hears the ack); the stage's batch (-> ``stage_done``); the
+outputs' ack (-> ``outputs_acked``); the Redis reply (-> ``replied``); Redis to the edge (-> ``reply_in``,
+below 0 when the edge hears it before the worker hears Redis's answer); the edge's answer back to the
+client (-> received). The hooks cost a few microseconds a hop; the figures are the system's, not the
+benchmark's exact ones.
 """
 
 from __future__ import annotations
@@ -99,7 +104,11 @@ def paused(collections: list[Collection], start: float, end: float) -> dict[str,
     return dict(spent)
 
 
-def timeline(settings: Settings, path: str, rate: float, seconds: float, warm_up_s: float, tmp: Path) -> dict[str, Any]:
+def timeline(
+    settings: Settings, paths: list[str], rate: float, seconds: float, warm_up_s: float, tmp: Path
+) -> dict[str, dict[str, Any]]:
+    """Each of ``paths`` in turn on the same edge and worker (as the ``os`` benchmark runs rank after
+    score): path -> its figures."""
     token = "timeline-token"
     settings = settings.model_copy(update={"os_tokens": json.dumps({token: ["bench"]})})
     headers = {"x-pr-os-token": token, "x-tenant-id": "bench", "X-Client": "bench"}
@@ -107,49 +116,54 @@ def timeline(settings: Settings, path: str, rate: float, seconds: float, warm_up
     traces.mkdir()
     os.environ["BENCH_TRACE_DIR"] = str(traces)  # inherited by the traced processes
     client: dict[str, dict[str, float]] = {}
-    body = RANK_BODY if path == "rank" else SCORE_BODY
+    latencies: dict[str, list[float]] = {}
 
-    async def go(progress: Progress) -> list[float]:
+    async def go(progress: Progress) -> None:
         async with load_client(settings.edge_port) as http:
-            for _ in range(20):
-                await post_json(http, f"/api/os/{path}", body, headers)
+            for path in paths:
+                body = RANK_BODY if path == "rank" else SCORE_BODY
+                for _ in range(20):
+                    await post_json(http, f"/api/os/{path}", body, headers)
 
-            async def warm(i: int) -> None:
-                await post_json(http, f"/api/os/{path}", body, headers)
+                async def warm(i: int, path: str = path, body: bytes = body) -> None:
+                    await post_json(http, f"/api/os/{path}", body, headers)
 
-            await open_loop(rate, warm_up_s, warm, progress, f"warm-up {warm_up_s:g} s (not measured)")
-            settle_heap()
+                await open_loop(rate, warm_up_s, warm, progress, f"warm-up {warm_up_s:g} s (not measured)")
+                settle_heap()
 
-            async def send(i: int) -> None:
-                request_id = f"timeline-{i}"
-                sent = time.time()
-                await post_json(http, f"/api/os/{path}", body, {**headers, "x-request-id": request_id})
-                client[request_id] = {"sent": sent, "received": time.time()}
+                async def send(i: int, path: str = path, body: bytes = body) -> None:
+                    request_id = f"timeline-{path}-{i}"
+                    sent = time.time()
+                    await post_json(http, f"/api/os/{path}", body, {**headers, "x-request-id": request_id})
+                    client[request_id] = {"sent": sent, "received": time.time()}
 
-            return await open_loop(rate, seconds, send, progress, f"/api/os/{path} at {rate:g}/s, traced")
+                label = f"/api/os/{path} at {rate:g}/s, traced"
+                latencies[path] = await open_loop(rate, seconds, send, progress, label)
 
     with stack_processes(settings, tmp, command=TRACED):
         with Progress(console=console) as progress:
-            latencies = run(go(progress))
+            run(go(progress))
         time.sleep(1.0)  # the tracers' last lines
         by_request, collections = read_traces(traces)
-    rows: list[dict[str, float]] = []
-    for i, latency in enumerate(latencies):
-        request_id = f"timeline-{i}"
-        if request_id not in client or request_id not in by_request:
-            continue
-        hops = {**by_request[request_id], **client[request_id]}
-        hops["scheduled"] = hops["received"] - latency
-        rows.append(hops)
-    result = summarise(rows, rate, seconds, len(latencies))
-    slowest = sorted(rows, key=lambda r: r["received"] - r["scheduled"])[-max(1, len(rows) // 100) :]
-    pauses = [paused(collections, r["scheduled"], r["received"]) for r in slowest]
-    result["gc_ms_in_slowest_1pct"] = {
-        p: round(sum(x.get(p, 0) for x in pauses) / len(pauses), 2) for p in ("edge", "worker")
-    }
-    result["path"] = path
-    result["gc"] = collected(collections, min(r["scheduled"] for r in rows), max(r["received"] for r in rows))
-    return result
+    results = {}
+    for path in paths:
+        rows: list[dict[str, float]] = []
+        for i, latency in enumerate(latencies[path]):
+            request_id = f"timeline-{path}-{i}"
+            if request_id in client and request_id in by_request:
+                hops = {**by_request[request_id], **client[request_id]}
+                hops["scheduled"] = hops["received"] - latency
+                rows.append(hops)
+        result = summarise(rows, rate, seconds, len(latencies[path]))
+        slowest = sorted(rows, key=lambda r: r["received"] - r["scheduled"])[-max(1, len(rows) // 100) :]
+        pauses = [paused(collections, r["scheduled"], r["received"]) for r in slowest]
+        result["gc_ms_in_slowest_1pct"] = {
+            p: round(sum(x.get(p, 0) for x in pauses) / len(pauses), 2) for p in ("edge", "worker")
+        }
+        result["path"] = path
+        result["gc"] = collected(collections, min(r["scheduled"] for r in rows), max(r["received"] for r in rows))
+        results[path] = result
+    return results
 
 
 def collected(collections: list[Collection], start: float, end: float) -> dict[str, dict[str, Any]]:
@@ -205,25 +219,27 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--path", choices=["score", "rank"], default="score", help="/api/os/<path>")
+    parser.add_argument("--paths", default="score", help="/api/os/<path>, comma-separated, in turn: score,rank")
     parser.add_argument("--rate", type=float, default=100, help="offered requests/s")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warm-up", type=float, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the logs and traces under var/bench/")
     args = parser.parse_args()
+    paths = args.paths.split(",")
+    if not set(paths) <= {"score", "rank"}:
+        parser.error("--paths: score and/or rank")
     tmp, settings = run_settings()
     settings = own_topics(settings, "os", tmp)
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    result = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "load": load,
-        **timeline(settings, args.path, args.rate, args.seconds, args.warm_up, tmp),
-    }
+    date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    results = timeline(settings, paths, args.rate, args.seconds, args.warm_up, tmp)
     out = BENCH / "results"
-    stem = f"{result['date'][:16].replace(':', '')}Z-os-timeline-{args.path}"
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(markdown(result))
-    console.print(markdown(result))
+    for path, figures in results.items():
+        result = {"date": date, "load": load, **figures}
+        stem = f"{date[:16].replace(':', '')}Z-os-timeline-{path}"
+        (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+        (out / f"{stem}.md").write_text(markdown(result))
+        console.print(markdown(result))
     if args.keep:
         console.print(f"logs, traces and topics kept in {tmp}")
     else:
