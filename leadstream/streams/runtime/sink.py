@@ -78,24 +78,24 @@ class TableSinkSpec:
     leave_out: LeaveOut | None = None
     offsets: bool = True  # the table keeps each row's partition and offset (the high-water marks)
     json_rows: bool = False  # rows hold JSON values, dates and date-times only: inserted as JSON
-    # A fixed gathering window for a table nobody waits on: an insert costs ~10 ms of CPU whatever its
-    # size (chDB), so the 100 ms floor of LEADSTREAM_SINK_FLUSH_S's window made a busy table ~10 % of
-    # a core. None: the window follows what the last batch took.
+    # A fixed gathering window for a table nobody waits on: a chDB insert costs ~10 ms of CPU whatever
+    # its size, so the 100 ms floor of LEADSTREAM_SINK_FLUSH_S's window cost a busy table a tenth of a
+    # core. None: the window follows what the last batch took.
     flush_s: float | None = None
 
 
 def idle_fetch_wait_ms(settings: Settings) -> int:
     """How long a sink's fetch waits for records: as long as a batch may gather (``LEADSTREAM_SINK_FLUSH_S``,
-    at most 1 s), not the stage chain's 25 ms. New records end the wait at once either way; ~10 idle
-    sinks fetching 40 times a second took ~9 % of a core in the worker, and the broker's work besides."""
+    at most 1 s), not the stage chain's 25 ms. New records end the wait at once either way, and a
+    dozen idle sinks fetching 40 times a second each cost the worker and the broker for nothing."""
     return max(settings.worker_fetch_max_wait_ms, min(1000, int(settings.sink_flush_s * 1000)))
 
 
 def fetch_options(spec: TableSinkSpec, settings: Settings) -> dict[str, int]:
     """The sink's consumer's fetch settings. A sink with a fixed window asks the broker to hold each
     fetch until a MiB has gathered or the window has passed: a consumer fetches again as soon as it
-    has handed out what it fetched, so gathering a window in polls made ~210 fetches a second at 300
-    records/s (1 with this), each a round trip with its share of both processes' CPU."""
+    has handed out what it fetched, so gathering a window in polls made a fetch for every few records,
+    each a round trip with its share of both processes' CPU."""
     if spec.flush_s is None:
         return {"fetch_max_wait_ms": idle_fetch_wait_ms(settings)}
     return {"fetch_max_wait_ms": int(min(spec.flush_s, 1.0) * 1000), "fetch_min_bytes": FIXED_WINDOW_FETCH_BYTES}
