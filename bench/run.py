@@ -8,7 +8,7 @@
           fallbacks, CPU a request (bench/os_bench.py; bench/os_timeline.py times one run hop by hop)
   memory  peak RSS of the edge and the worker
 
-Results: bench/results/<date>.json and .md. Needs the local stack (`make up`) and wrk.
+Results: bench/results/<date>T<hhmm>Z[-<only>].json and .md. Needs the local stack (`make up`) and wrk.
 """
 
 from __future__ import annotations
@@ -561,7 +561,7 @@ def main() -> None:
             result["os"] = bench_os(fresh, args.os_rate, args.os_seconds, tmp, progress, args.rank_rate)
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
-    stem = result["date"][:10] + (f"-{args.only}" if args.only else "")
+    stem = result["date"][:16].replace(":", "") + "Z" + (f"-{args.only}" if args.only else "")  # a run's own
     (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / f"{stem}.md").write_text(markdown(result))
     console.print(markdown(result))
