@@ -153,7 +153,9 @@ def test_redis_stopped_under_load(settings: Settings, tmp_path: Path, stack: Non
 def test_kafka_killed_under_load(settings: Settings, tmp_path: Path, stack: None) -> None:
     if not stack_owned("kafka"):
         pytest.skip("Kafka was not started by dev/stack.sh here")
-    settings = settings.model_copy(update={"clickhouse_dsn": f"chdb://{tmp_path / 'wh'}", "produce_timeout_s": 1.0})
+    # the load measures the outage, not the rate limit
+    update = {"clickhouse_dsn": f"chdb://{tmp_path / 'wh'}", "produce_timeout_s": 1.0, "rate_sync_per_min": 10**9}
+    settings = settings.model_copy(update=update)
     run_cli(settings, "sites", "add", "kafka-site")
     with running(settings, tmp_path) as edge_url:
         with Load(edge_url, "kafka-site") as load:

@@ -27,6 +27,7 @@ def test_warehouse_outage_under_load(settings: Settings, tmp_path: Path) -> None
             "sink_batch_rows": 500,
             "processor_batch_records": 500,
             "fault_warehouse_outage_file": flag,
+            "rate_sync_per_min": 10**9,  # the load measures outages, not the rate limit
         }
     )
     run_cli(settings, "sites", "add", SITE)

@@ -27,6 +27,7 @@ def test_kill_9_worker_mid_stream(settings: Settings, tmp_path: Path, store: str
             "sink_batch_rows": 500,
             "processor_batch_records": 500,  # many checkpoints for the kills to fall between
             "daily_stats_refresh_s": 1.0,  # refreshes under way when the worker is killed
+            "rate_sync_per_min": 10**9,  # the load measures outages, not the rate limit
         }
     )
     run_cli(settings, "sites", "add", SITE)
