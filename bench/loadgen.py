@@ -31,6 +31,7 @@ class _Connection(asyncio.Protocol):
         self._status = 0
         self._body_at = 0
         self._end = 0  # where the answer ends in the buffer; 0: its head is not complete yet
+        self.idle_since = time.monotonic()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -67,11 +68,18 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
     def request(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
         assert self.transport is not None
         self._answer = asyncio.get_running_loop().create_future()
         self.transport.write(data)
         return self._answer
+
+
+MAX_IDLE_S = 4.0  # uvicorn closes a keep-alive connection idle for 5 s: one idle longer is not reused
 
 
 class LeanClient:
@@ -92,8 +100,8 @@ class LeanClient:
         extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
         head = b"POST %s HTTP/1.1\r\n%s%sContent-Length: %d\r\n\r\n" % (path.encode(), self._host, extra, len(body))
         async with self._slots:
-            while self._idle and self._idle[-1].closed:  # the server closed it while it was idle
-                self._idle.pop()
+            while self._idle and (self._idle[-1].closed or self._idle[-1].idle_since < time.monotonic() - MAX_IDLE_S):
+                self._idle.pop().close()  # closed by the server, or about to be: a request on it would be lost
             conn = self._idle.pop() if self._idle else await self._connect()
             try:
                 answer = await asyncio.wait_for(conn.request(head + body), self._timeout_s)
@@ -101,6 +109,7 @@ class LeanClient:
                 conn.transport.close()  # type: ignore[union-attr]
                 raise
             if not conn.closed:
+                conn.idle_since = time.monotonic()
                 self._idle.append(conn)
             return answer
 

@@ -47,19 +47,24 @@ RANK_BODY = orjson.dumps(
 
 
 class Outcomes:
-    """Answers counted by kind: ``ok``, ``fallback`` (the contract's fallback body), ``error`` (not 200)."""
+    """Answers counted by kind: ``ok``, ``fallback`` (the contract's fallback body), ``error`` (not 200;
+    by status in ``errors``, ``none`` for no answer at all)."""
 
     def __init__(self) -> None:
-        self.counts = {"ok": 0, "fallback": 0, "error": 0}
+        self.counts: dict[str, Any] = {"ok": 0, "fallback": 0, "error": 0, "errors": {}}
+
+    def _error(self, kind: str) -> None:
+        self.counts["error"] += 1
+        self.counts["errors"][kind] = self.counts["errors"].get(kind, 0) + 1
 
     async def count(self, answer: Awaitable[tuple[int, bytes]]) -> None:
         try:
             status, body = await answer
         except (OSError, TimeoutError, ValueError):  # no answer (connection refused, reset, timed out)
-            self.counts["error"] += 1
+            self._error("none")
             return
         if status != 200:
-            self.counts["error"] += 1
+            self._error(str(status))
         elif orjson.loads(body)["data"].get("fallback"):
             self.counts["fallback"] += 1
         else:
@@ -160,18 +165,23 @@ def _cpu(figure: dict[str, Any]) -> str:
     return "; CPU a request: " + ", ".join(f"{name} {ms} ms" for name, ms in spent.items()) if spent else ""
 
 
+def _errors(figure: dict[str, Any]) -> str:
+    errors = figure.get("errors") or {}
+    return ": " + ", ".join(f"{n} {kind}" for kind, n in sorted(errors.items())) if errors else ""
+
+
 def markdown_lines(o: dict[str, Any]) -> list[str]:
     """The benchmark's rows in the results table (figure, measured, ceiling, ratio)."""
     lines = [
         f"| /api/os/score at {o['rate_per_s']:g} req/s for {o['seconds']:g} s | p50 {o['p50_ms']} ms, p99 "
-        f"{o['p99_ms']} ms (ok {o['ok']}, fallback {o['fallback']}, error {o['error']}){_cpu(o)} "
+        f"{o['p99_ms']} ms (ok {o['ok']}, fallback {o['fallback']}, error {o['error']}{_errors(o)}){_cpu(o)} "
         f"| target p99 < {SCORE_TARGET_P99_MS:g} ms, 0 fallbacks "
         f"| {o['p99_ms'] / SCORE_TARGET_P99_MS:.2f} of the limit |"
     ]
     if r := o.get("rank"):
         lines.append(
             f"| /api/os/rank at {r['rate_per_s']:g} req/s for {r['seconds']:g} s | p50 {r['p50_ms']} ms, p99 "
-            f"{r['p99_ms']} ms (ok {r['ok']}, error {r['error']}){_cpu(r)} | target p99 < {RANK_TARGET_P99_MS:g} ms "
-            f"| {r['p99_ms'] / RANK_TARGET_P99_MS:.2f} of the limit |"
+            f"{r['p99_ms']} ms (ok {r['ok']}, error {r['error']}{_errors(r)}){_cpu(r)} "
+            f"| target p99 < {RANK_TARGET_P99_MS:g} ms | {r['p99_ms'] / RANK_TARGET_P99_MS:.2f} of the limit |"
         )
     return lines
